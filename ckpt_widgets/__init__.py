@@ -1,0 +1,23 @@
+"""Live views of checkpoint directories, retained steps and restored pytrees.
+
+The pieces, in the order data flows through them:
+- `scan` / `steps` / `pytrees`: read the disk or a pytree into plain data (`model`);
+- `render`: that data as deterministic text and static HTML;
+- `views`: ipywidgets that show it live (`DirectoryTree`, `RetainedSteps`, `PytreeView`,
+  `Dashboard`) and `compare` for leaf-by-leaf equality;
+- `runtime`: host devices, quiet logs, per-notebook working directories, versions.
+
+>>> import ckpt_widgets as cw
+>>> cw.compare([1, 'a'], [1, 'a']).equal
+True
+"""
+
+from .runtime import (in_colab, pinned_versions, quiet_logs, show_logs, use_host_devices,
+                      version_table, workdir)
+from .views import Compared, Dashboard, DirectoryTree, PytreeView, RetainedSteps, compare
+
+__all__ = [
+    'Compared', 'Dashboard', 'DirectoryTree', 'PytreeView', 'RetainedSteps', 'compare',
+    'in_colab', 'pinned_versions', 'quiet_logs', 'show_logs', 'use_host_devices',
+    'version_table', 'workdir',
+]

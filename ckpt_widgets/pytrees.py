@@ -1,0 +1,196 @@
+"""Describe a pytree leaf by leaf, and compare two pytrees leaf by leaf.
+
+`summarize` answers "what came back from this restore?" (path, type, shape, dtype, sharding,
+which device holds which shard, a short preview); `compare` answers "is it the same as what
+I saved?", structure included: a list that comes back as a dict with keys '0', '1', ... is a
+difference, not an equality.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any
+
+import jax
+import numpy as np
+
+from .model import Comparison, Leaf, LeafDifference, PytreeSummary
+
+DEFAULT_LIMIT = 200  # leaves described before "... N more"
+_ADDRESS = re.compile(r' at 0x[0-9a-fA-F]+')
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+def leaves_with_paths(tree: Any) -> list[tuple[tuple, Any]]:
+    """`jax.tree_util.tree_flatten_with_path`, keeping None as a leaf (JAX drops it)."""
+    return jax.tree_util.tree_flatten_with_path(tree, is_leaf=_is_none)[0]
+
+
+def summarize(tree: Any, label: str = '', *, limit: int = DEFAULT_LIMIT) -> PytreeSummary:
+    """Describe up to `limit` leaves of `tree`.
+
+    >>> [l.type for l in summarize([12, {'foo': 'str'}, None]).leaves]
+    ['int', 'str', 'None']
+    """
+    flat = leaves_with_paths(tree)
+    leaves = tuple(describe_leaf(jax.tree_util.keystr(p), x) for p, x in flat[:limit])
+    return PytreeSummary(label=label, leaves=leaves, more=max(len(flat) - limit, 0))
+
+
+def describe_leaf(path: str, x: Any) -> Leaf:
+    """One `Leaf` row for value `x` at `path`."""
+    if isinstance(x, jax.Array):
+        mesh_shape, devices = shard_layout(x)
+        return Leaf(path=path, type='jax.Array', shape=tuple(x.shape), dtype=str(x.dtype),
+                    sharding=describe_sharding(x.sharding), mesh_shape=mesh_shape,
+                    devices=devices, preview=preview(x))
+    if isinstance(x, (np.ndarray, np.generic)):
+        kind = 'ndarray' if isinstance(x, np.ndarray) else f'numpy.{type(x).__name__}'
+        return Leaf(path=path, type=kind, shape=tuple(np.shape(x)), dtype=str(x.dtype),
+                    preview=preview(x))
+    return Leaf(path=path, type=type(x).__name__ if x is not None else 'None', preview=preview(x))
+
+
+def preview(x: Any, width: int = 60) -> str:
+    """A short, deterministic one-line preview of a value (no memory addresses)."""
+    if isinstance(x, (jax.Array, np.ndarray, np.generic)):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return '(not addressable from this process)'
+        text = np.array2string(np.asarray(x), threshold=8, edgeitems=2, precision=4,
+                               separator=', ', max_line_width=10_000)
+    else:
+        text = _ADDRESS.sub('', repr(x))
+    text = ' '.join(text.split())
+    return text if len(text) <= width else text[: width - 1] + '…'
+
+
+def describe_sharding(sharding: jax.sharding.Sharding) -> str:
+    """A short sharding description: `NamedSharding(x=8) P('x', None)`, `SingleDevice(cpu:0)`."""
+    if isinstance(sharding, jax.sharding.NamedSharding):
+        axes = ', '.join(f'{n}={s}' for n, s in sharding.mesh.shape.items())
+        return f'NamedSharding({axes}) {sharding.spec}'
+    if isinstance(sharding, jax.sharding.SingleDeviceSharding):
+        (device,) = sharding.device_set
+        return f'SingleDevice({device.platform}:{device.id})'
+    return type(sharding).__name__
+
+
+def shard_layout(x: jax.Array) -> tuple[tuple[int, ...], tuple[tuple[int, str], ...]]:
+    """(mesh shape, ((device id, shard letter), ...) in mesh order) for a jax.Array.
+
+    Devices holding the same slice get the same letter, so a replicated array reads
+    'A A A A' and an array split 8 ways reads 'A B C D E F G H'.
+    """
+    sharding = x.sharding
+    index_map = sharding.devices_indices_map(tuple(x.shape))
+    if isinstance(sharding, jax.sharding.NamedSharding):
+        ordered = list(sharding.mesh.devices.flat)
+        mesh_shape = tuple(sharding.mesh.devices.shape)
+    else:
+        ordered = sorted(index_map, key=lambda d: d.id)
+        mesh_shape = (len(ordered),)
+    letters: dict[tuple, str] = {}
+    cells = []
+    for device in ordered:
+        key = tuple((s.start, s.stop, s.step) for s in index_map[device])
+        letters.setdefault(key, _letter(len(letters)))
+        cells.append((device.id, letters[key]))
+    return mesh_shape, tuple(cells)
+
+
+def _letter(i: int) -> str:
+    alphabet = string.ascii_uppercase
+    return alphabet[i] if i < len(alphabet) else f'#{i}'
+
+
+# --- comparison ---------------------------------------------------------------------------
+
+def _key_parts(path: tuple) -> tuple[tuple[str, str], ...]:
+    """Each key as (container kind, label): [0] -> ('list', '0'), ['0'] -> ('dict', '0')."""
+    parts = []
+    for k in path:
+        if isinstance(k, jax.tree_util.SequenceKey):
+            parts.append(('list', str(k.idx)))
+        elif isinstance(k, jax.tree_util.DictKey):
+            parts.append(('dict', str(k.key)))
+        elif isinstance(k, jax.tree_util.GetAttrKey):
+            parts.append(('attr', k.name))
+        else:
+            parts.append((type(k).__name__, str(getattr(k, 'key', k))))
+    return tuple(parts)
+
+
+def compare(a: Any, b: Any, left: str = 'left', right: str = 'right') -> Comparison:
+    """Compare two pytrees leaf by leaf: structure, type, shape, dtype and values.
+
+    Leaves are aligned by their key labels, so `[12]` and `{'0': 12}` line up and show as a
+    container difference (list vs dict) rather than as two missing leaves.
+
+    >>> compare([1, 'x'], [1, 'x']).equal
+    True
+    >>> compare([12], {'0': 12}).differences[0].status
+    'container differs'
+    """
+    left_leaves = {_labels(p): (p, x) for p, x in leaves_with_paths(a)}
+    right_leaves = {_labels(p): (p, x) for p, x in leaves_with_paths(b)}
+    rows = []
+    for labels in _ordered_union(left_leaves, right_leaves):
+        if labels not in right_leaves:
+            p, x = left_leaves[labels]
+            rows.append(LeafDifference(jax.tree_util.keystr(p), f'missing in {right}', preview(x), ''))
+        elif labels not in left_leaves:
+            p, y = right_leaves[labels]
+            rows.append(LeafDifference(jax.tree_util.keystr(p), f'missing in {left}', '', preview(y)))
+        else:
+            (pa, x), (pb, y) = left_leaves[labels], right_leaves[labels]
+            rows.append(_compare_leaf(pa, x, pb, y))
+    return Comparison(left=left, right=right, rows=tuple(rows))
+
+
+def _labels(path: tuple) -> tuple[str, ...]:
+    return tuple(label for _, label in _key_parts(path))
+
+
+def _ordered_union(first: dict, second: dict) -> list:
+    return list(first) + [k for k in second if k not in first]
+
+
+def _category(x: Any) -> str:
+    if isinstance(x, (jax.Array, np.ndarray, np.generic)):
+        return 'array'
+    return 'None' if x is None else type(x).__name__
+
+
+def _compare_leaf(pa: tuple, x: Any, pb: tuple, y: Any) -> LeafDifference:
+    path = jax.tree_util.keystr(pa)
+    kinds_a = tuple(kind for kind, _ in _key_parts(pa))
+    kinds_b = tuple(kind for kind, _ in _key_parts(pb))
+    if kinds_a != kinds_b:
+        return LeafDifference(path, 'container differs', jax.tree_util.keystr(pa),
+                              jax.tree_util.keystr(pb))
+    if _category(x) != _category(y):
+        return LeafDifference(path, 'type differs', describe_type(x), describe_type(y))
+    if _category(x) != 'array':
+        same = x == y
+        return LeafDifference(path, 'equal' if same else 'value differs', preview(x), preview(y))
+    xa, ya = np.asarray(x), np.asarray(y)
+    if xa.shape != ya.shape:
+        return LeafDifference(path, 'shape differs', str(xa.shape), str(ya.shape))
+    if xa.dtype != ya.dtype:
+        return LeafDifference(path, 'dtype differs', str(xa.dtype), str(ya.dtype))
+    equal_nan = xa.dtype.kind in 'fc'
+    if not np.array_equal(xa, ya, equal_nan=equal_nan):
+        return LeafDifference(path, 'value differs', preview(x), preview(y))
+    return LeafDifference(path, 'equal', preview(x), preview(y))
+
+
+def describe_type(x: Any) -> str:
+    """A leaf's type as the comparison reports it: 'str', 'ndarray int64[2]', 'jax.Array ...'."""
+    leaf = describe_leaf('', x)
+    if leaf.shape is None:
+        return leaf.type
+    return f'{leaf.type} {leaf.dtype}{list(leaf.shape)}'

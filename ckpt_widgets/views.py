@@ -1,0 +1,249 @@
+"""The live views: ipywidgets that show a model from `scan`/`steps`/`pytrees`, and refresh.
+
+Displaying a view emits three things together: the live widget (JupyterLab, Colab), a static
+`text/html` snapshot (GitHub, nbviewer, exported HTML) and a deterministic `text/plain`
+(what nbval compares). Background refreshes only set widget values, so a thread never prints
+into whichever cell happens to be running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import ipywidgets as widgets
+
+from . import pytrees, render, scan
+from .model import Comparison
+from .restore import restore_path
+from .steps import StepTracker
+
+
+class View:
+    """Base of the live views: `refresh()` rescans and updates the widget in place."""
+
+    def __init__(self) -> None:
+        if not hasattr(self, 'widget'):
+            self.widget = widgets.HTML()
+        self.text = self.html = ''
+        self.model: Any = None
+        self.error: BaseException | None = None  # last failure of a background refresh
+        self.refresh()
+
+    def _build(self) -> Any:
+        raise NotImplementedError
+
+    def _render(self, model: Any) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def refresh(self) -> View:
+        """Rescan and redraw; returns the view so a cell can end with `view.refresh()`."""
+        model = self._build()
+        text, html = self._render(model)
+        self.model, self.text = model, text
+        if html != self.html:
+            self.html = html
+            self._publish(html)
+        return self
+
+    def _publish(self, html: str) -> None:
+        self.widget.value = html
+
+    @contextlib.contextmanager
+    def follow(self, every: float = 0.1) -> Iterator[View]:
+        """Refresh in a background thread every `every` seconds while the block runs.
+
+        >>> # with tree.follow():
+        >>> #     for step in range(5): mgr.save(step, args=...)
+        """
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.wait(every):
+                try:
+                    self.refresh()
+                except Exception as e:  # noqa: BLE001 - shown by the final refresh, never printed
+                    self.error = e
+
+        thread = threading.Thread(target=poll, name=f'{type(self).__name__}.follow', daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+            self.refresh()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = self.widget._repr_mimebundle_()
+        bundle['text/plain'] = self.text
+        bundle['text/html'] = self.html
+        return bundle
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class DirectoryTree(View):
+    """A checkpoint directory as a sorted tree with roles and sizes.
+
+    >>> import tempfile; print(DirectoryTree(tempfile.mkdtemp(prefix='x')).text.split(':')[0][-7:])
+    (empty)
+    """
+
+    def __init__(self, path: str | Path, *, limit: int = scan.DEFAULT_LIMIT,
+                 expand: str = 'latest') -> None:
+        self.path, self.limit, self.expand = Path(path), limit, expand
+        super().__init__()
+
+    def _build(self):
+        return scan.scan_directory(self.path, limit=self.limit, expand=self.expand)
+
+    def _render(self, model):
+        return render.directory_text(model), render.directory_html(model)
+
+
+class RetainedSteps(View):
+    """The steps of a directory over time: kept (and why), unfinished, deleted, damaged.
+
+    `source` is a path, an Orbax CheckpointManager or a v1 training.Checkpointer; `prefix`
+    selects Flax's `prefix=` files; `policy` is anything Orbax's `preservation_policy` takes
+    (or an object with `explain(steps)`), used to say why each step is kept.
+    """
+
+    def __init__(self, source: Any, *, prefix: str | None = None, policy: Any = None,
+                 label: str | None = None,
+                 diagnose: Callable[[Path], str | None] | None = None) -> None:
+        self.tracker = StepTracker(source, prefix=prefix, policy=policy, label=label,
+                                   diagnose=diagnose)
+        super().__init__()
+
+    def _build(self):
+        return self.tracker.timeline()
+
+    def _render(self, model):
+        return render.steps_text(model), render.steps_html(model)
+
+    @property
+    def kept(self) -> tuple[int, ...]:
+        """The finished steps on disk at the last refresh."""
+        return self.model.kept
+
+    @property
+    def deleted(self) -> tuple[int, ...]:
+        return self.model.with_status('deleted')
+
+    @property
+    def unfinished(self) -> tuple[int, ...]:
+        return self.model.with_status('unfinished')
+
+
+class PytreeView(View):
+    """A pytree leaf by leaf: path, type, shape, dtype, sharding with its device grid, value."""
+
+    def __init__(self, tree: Any, label: str = '', *, limit: int = pytrees.DEFAULT_LIMIT) -> None:
+        self.tree, self.label, self.limit = tree, label, limit
+        super().__init__()
+
+    def show(self, tree: Any, label: str | None = None) -> PytreeView:
+        """Show another tree in the same widget."""
+        self.tree = tree
+        if label is not None:
+            self.label = label
+        return self.refresh()
+
+    def _build(self):
+        return pytrees.summarize(self.tree, self.label, limit=self.limit)
+
+    def _render(self, model):
+        return render.pytree_text(model), render.pytree_html(model)
+
+
+class Compared:
+    """The result of `compare`: `.equal`, `.differences`, and a table when displayed."""
+
+    def __init__(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        self.text = render.comparison_text(comparison)
+
+    @property
+    def equal(self) -> bool:
+        return self.comparison.equal
+
+    @property
+    def differences(self):
+        return self.comparison.differences
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {'text/plain': self.text, 'text/html': render.comparison_html(self.comparison)}
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __bool__(self) -> bool:
+        return self.equal
+
+
+def compare(a: Any, b: Any, left: str = 'left', right: str = 'right') -> Compared:
+    """Compare two pytrees leaf by leaf (structure, list vs dict, type, dtype, values).
+
+    >>> compare([12, 'x'], {'0': 12, '1': 'x'}, 'orbax', 'flax').equal
+    False
+    """
+    return Compared(pytrees.compare(a, b, left, right))
+
+
+class Dashboard(View):
+    """DirectoryTree, RetainedSteps and a step selector that restores the chosen step."""
+
+    def __init__(self, source: Any, *, prefix: str | None = None, policy: Any = None,
+                 diagnose: Callable[[Path], str | None] | None = None) -> None:
+        self.steps = RetainedSteps(source, prefix=prefix, policy=policy, diagnose=diagnose)
+        self.tree = DirectoryTree(self.steps.tracker.directory)
+        self.selector = widgets.Dropdown(description='restore step', options=[])
+        self.restored = PytreeView(None, 'no step selected')
+        self.selected: int | None = None
+        self.selector.observe(self._on_select, names='value')
+        self.widget = widgets.VBox([self.tree.widget, self.steps.widget, self.selector,
+                                    self.restored.widget])
+        super().__init__()
+
+    def _publish(self, html: str) -> None:
+        pass  # the parts update their own widgets
+
+    def _on_select(self, change) -> None:
+        if change['new'] is not None and change['new'] != self.selected:
+            self.select(change['new'])
+
+    def select(self, step: int) -> Dashboard:
+        """Restore `step` and show it (an error is shown in place of the tree, not raised)."""
+        self.selected = step
+        names = {s.step: s.name for s in self.steps.model.steps if s.status in ('kept', 'damaged')}
+        if step not in names:
+            self.restored.show(None, f'step {step} is not on disk')
+        else:
+            try:
+                self.restored.show(restore_path(self.steps.tracker.directory / names[step]),
+                                   f'step {step}')
+            except Exception as e:  # noqa: BLE001 - a damaged step is shown, not raised
+                self.restored.show(None, f'step {step} cannot be restored: {type(e).__name__}: '
+                                         f'{str(e).splitlines()[0] if str(e) else ""}')
+        if self.selector.value != step and step in self.selector.options:
+            self.selector.value = step
+        return self.refresh()
+
+    def _build(self):
+        self.tree.refresh()
+        self.steps.refresh()
+        options = [s for s in self.steps.kept]
+        if list(self.selector.options) != options:
+            self.selector.options = options
+            self.selector.value = self.selected if self.selected in options else None
+        return self.steps.model
+
+    def _render(self, model):
+        text = '\n\n'.join([self.tree.text, self.steps.text, self.restored.text])
+        html = ''.join([self.tree.html, self.steps.html, self.restored.html])
+        return text, html
