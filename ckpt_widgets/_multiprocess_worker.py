@@ -7,8 +7,9 @@ launcher passes the coordinator through the environment (see
 
 Each process joins the JAX cluster, builds ONE global ``(rows, cols)`` array
 sharded by rows over every device of every process, saves it at step 0 with
-an ``ocp.CheckpointManager`` and prints one line
-``CKPT_WORKER_REPORT {json}`` saying what it holds and what it wrote.
+an ``ocp.CheckpointManager`` and prints lines ``CKPT_WORKER_REPORT {json}``
+saying how far it got (``stage``: ``array_built``, ``saving``, ``done``), what
+it holds and what it wrote.
 
 Modes (the wrong ones exist to teach what users trip on):
 
@@ -34,6 +35,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 
 REPORT_PREFIX = 'CKPT_WORKER_REPORT '
 MODES = (
@@ -124,6 +126,16 @@ def main(argv=None) -> int:
   mesh = Mesh(np.array(jax.devices()), ('x',))
   sharding = NamedSharding(mesh, P('x', None))
   array = jax.make_array_from_callback(values.shape, sharding, lambda idx: values[idx])
+  # Reported before saving too: if the save never returns, this says so.
+  facts = dict(
+      process_id=process_id,
+      process_index=jax.process_index(),
+      mode=args.mode,
+      local_device_ids=[d.id for d in jax.local_devices()],
+      global_device_count=jax.device_count(),
+      rows_held=_rows_held(array),
+  )
+  _report(stage='array_built', **facts)
 
   if args.mode == 'fail' and is_last:
     raise RuntimeError(f'process {process_id} failed on purpose (mode=fail)')
@@ -141,6 +153,7 @@ def main(argv=None) -> int:
     options = ocp.CheckpointManagerOptions(
         async_options=ocp.AsyncOptions(timeout_secs=args.barrier_timeout)
     )
+  _report(stage='saving', **facts)
   saved = None
   with ocp.CheckpointManager(directory, options=options) as manager:
     if saves:
@@ -150,13 +163,9 @@ def main(argv=None) -> int:
 
   step_dir = os.path.join(directory, str(args.step))
   _report(
-      process_id=process_id,
-      process_index=jax.process_index(),
-      mode=args.mode,
+      stage='done',
+      **facts,
       directory=directory,
-      local_device_ids=[d.id for d in jax.local_devices()],
-      global_device_count=jax.device_count(),
-      rows_held=_rows_held(array),
       called_save=saves,
       saved=saved,
       steps_seen=steps,
@@ -167,4 +176,13 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  try:
+    exit_code = main()
+  except Exception:  # pylint: disable=broad-exception-caught
+    traceback.print_exc()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # A normal exit runs JAX's atexit jax.distributed.shutdown(), which waits
+    # for every peer; a peer stuck in a collective would keep us alive forever.
+    os._exit(1)
+  sys.exit(exit_code)

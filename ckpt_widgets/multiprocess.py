@@ -138,8 +138,8 @@ def run_processes(
   is not on ``sys.path``) or a module name (run with ``-m``).
   Each child gets ``CKPT_COORDINATOR_ADDRESS``, ``CKPT_NUM_PROCESSES`` and
   ``CKPT_PROCESS_ID`` to pass to ``jax.distributed.initialize``, and exactly
-  ``devices_per_process`` CPU devices. A worker reports by printing one line
-  ``CKPT_WORKER_REPORT <json>`` on stdout.
+  ``devices_per_process`` CPU devices. A worker reports by printing lines
+  ``CKPT_WORKER_REPORT <json>`` on stdout; the last one counts.
 
   Returns when all exit with code 0. Raises :class:`ProcessRunError` as soon
   as one exits non-zero, or at ``timeout`` seconds; either way every child is
@@ -147,13 +147,7 @@ def run_processes(
 
       result = run_processes(WORKER_SCRIPT, ['--directory', '/tmp/ckpts'])
   """
-  if num_processes < 1 or devices_per_process < 1:
-    raise ValueError(
-        f'need at least 1 process and 1 device each, got num_processes={num_processes},'
-        f' devices_per_process={devices_per_process}'
-    )
-  if not timeout > 0:
-    raise ValueError(f'timeout must be a positive number of seconds, got {timeout!r}')
+  _check_run_arguments(num_processes, devices_per_process, timeout)
   command = _worker_command(worker)
   port = free_local_port()
   started = time.monotonic()
@@ -231,6 +225,7 @@ def save_global_array_from_processes(
     raise ValueError(f'directory must be an absolute path (Orbax refuses relative ones), got {directory!r}')
   if mode not in WORKER_MODES:
     raise ValueError(f'unknown mode {mode!r}; choose one of {", ".join(WORKER_MODES)}')
+  _check_run_arguments(num_processes, devices_per_process, timeout)
   rows, cols = shape
   devices = num_processes * devices_per_process
   if rows % devices:
@@ -245,6 +240,16 @@ def save_global_array_from_processes(
       devices_per_process=devices_per_process,
       timeout=timeout,
   )
+
+
+def _check_run_arguments(num_processes, devices_per_process, timeout) -> None:
+  if num_processes < 1 or devices_per_process < 1:
+    raise ValueError(
+        f'need at least 1 process and 1 device each, got num_processes={num_processes},'
+        f' devices_per_process={devices_per_process}'
+    )
+  if not timeout > 0:
+    raise ValueError(f'timeout must be a positive number of seconds, got {timeout!r}')
 
 
 def _worker_command(worker) -> list[str]:
@@ -348,6 +353,13 @@ def _failure_message(result: ProcessRunResult, timeout: float) -> str:
         f' {result.elapsed_s:g} s; killed every process still running'
     )
   parts = [head, result.describe()]
+  if result.timed_out:
+    for i, tail in enumerate(result.stderr_tails):
+      if 'Traceback (most recent call last)' in tail:
+        parts.append(
+            f'process {i} raised but did not exit: at exit JAX waits in'
+            ' jax.distributed.shutdown() for peers that never arrive'
+        )
   for i, tail in enumerate(result.stderr_tails):
     if tail:
       parts.append(f'--- last stderr lines of process {i} ---\n{tail}')
