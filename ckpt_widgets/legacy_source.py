@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import re
+import warnings
 from typing import Any
 
 import jax
@@ -221,7 +222,10 @@ def _flax_orbax_state_dict(path: str) -> Any:
   from flax.training import checkpoints  # pylint: disable=g-import-not-at-top
 
   try:
-    tree = checkpoints.restore_checkpoint(path, target=None)
+    with warnings.catch_warnings():
+      # Single-host CPU restore: the "sharding info not provided" advice is noise here.
+      warnings.filterwarnings('ignore', message='Sharding info not provided')
+      tree = checkpoints.restore_checkpoint(path, target=None)
   except Exception as e:  # Orbax/TensorStore errors name the missing or bad file.
     raise ValueError(
         f'{path}: not a readable Flax Orbax checkpoint: {type(e).__name__}: {e}'
