@@ -48,17 +48,18 @@ def use_host_devices(count: int = 8) -> None:
 
 
 def quiet_logs() -> None:
-    """Keep absl/XLA start-up noise (e.g. 'Tensorflow library not found') out of cell outputs.
+    """Keep absl/Orbax log records (e.g. 'Tensorflow library not found') out of cell outputs.
 
     Orbax logs through absl, which forwards to Python's `logging` logger 'absl' until absl's
-    own handler is installed; only errors get through. `show_logs` brings warnings back for
-    a block of code that should show them.
+    own handler is installed. Even its errors are silenced: they come from background threads
+    with tracebacks, at moments that vary run to run, and Orbax raises the same error in the
+    thread that called it. `show_logs` shows a block's records, one line each.
     """
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-    logging.getLogger('absl').setLevel(logging.ERROR)
+    logging.getLogger('absl').setLevel(logging.CRITICAL)
     try:
         from absl import logging as absl_logging
-        absl_logging.set_verbosity(absl_logging.ERROR)
+        absl_logging.set_verbosity(absl_logging.FATAL)
     except ImportError:  # pragma: no cover - absl comes with orbax
         pass
 

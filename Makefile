@@ -1,0 +1,46 @@
+# orbax-migration-lab: `make lab` to learn, `make test` to check everything.
+# Needs only python3 (3.11+); everything else is installed into .venv from pinned versions.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+LAB_PORT ?= 8888
+
+.PHONY: setup lab test test-unit test-notebooks sync refresh lock html test-browser bench bench-quick clean
+
+setup: $(STAMP)
+
+# Rebuilt whenever the pins change. requirements.lock freezes the whole tree so that a new
+# release of an indirect dependency cannot change a stored notebook output.
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	@touch $@
+
+lab: $(STAMP)
+	@echo "Opening JupyterLab on http://127.0.0.1:$(LAB_PORT) (the URL with its token follows)."
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=notebooks
+
+test: test-unit test-notebooks
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests
+
+test-notebooks: $(STAMP)
+	$(PY) -m pytest $(NBVAL) notebooks
+
+sync: $(STAMP)
+	$(VENV)/bin/jupytext --sync md_sources/*.md
+
+# The one supported way to update stored outputs: execute every notebook (or NB=notebooks/x.ipynb).
+refresh: $(STAMP) sync
+	$(PY) tools/refresh_notebooks.py $(NB)
+
+lock: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check | sort -f > requirements.lock
+
+clean:
+	rm -rf site artifacts .pytest_cache

@@ -1,0 +1,65 @@
+"""Shared fixtures: real checkpoint directories written by Orbax and Flax in the test."""
+
+import logging
+import os
+
+# Tests run with 8 host devices, like the notebooks; this must happen before JAX starts.
+os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=8')
+
+import ckpt_widgets as cw  # noqa: E402
+
+cw.use_host_devices(8)
+cw.quiet_logs()
+
+import flax  # noqa: E402
+import numpy as np  # noqa: E402
+import orbax.checkpoint as ocp  # noqa: E402
+import pytest  # noqa: E402
+from flax.training import checkpoints  # noqa: E402
+
+TOY = [12, {'foo': 'str', 'bar': np.array((2, 3))}, [1, 4, 10]]
+
+
+@pytest.fixture(scope='session')
+def written(tmp_path_factory):
+    """One folder per writer: orbax manager, v1 Checkpointer, flax msgpack, flax on orbax."""
+    root = tmp_path_factory.mktemp('written')
+    policy = ocp.checkpoint_managers.AnyPreservationPolicy(
+        [ocp.checkpoint_managers.LatestN(3), ocp.checkpoint_managers.EveryNSteps(2)])
+    with ocp.CheckpointManager(root / 'orbax', options=ocp.CheckpointManagerOptions(
+            preservation_policy=policy)) as mngr:
+        for step in range(6):
+            mngr.save(step, args=ocp.args.PyTreeSave(TOY))
+    import orbax.checkpoint.experimental.v1 as v1
+    with v1.training.Checkpointer(root / 'v1') as ckptr:
+        for step in range(2):
+            ckptr.save(step, {'w': np.arange(4.0)})
+    for step in range(3):
+        checkpoints.save_checkpoint(root / 'flax_orbax', TOY, step=step, keep=2)
+    with flax_msgpack():
+        for step in (0, 100, 200):
+            checkpoints.save_checkpoint(root / 'flax_msgpack', TOY, step=step, keep=5)
+    return root
+
+
+class flax_msgpack:
+    """Context manager: Flax's legacy msgpack backend instead of its Orbax default."""
+
+    def __enter__(self):
+        self.old = flax.config.flax_use_orbax_checkpointing
+        flax.config.update('flax_use_orbax_checkpointing', False)
+
+    def __exit__(self, *exc):
+        flax.config.update('flax_use_orbax_checkpointing', self.old)
+
+
+def tree_state(root) -> dict:
+    """Every path below root with its bytes and mtime: proof that nothing was changed."""
+    state = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            content = open(p, 'rb').read() if os.path.isfile(p) and not os.path.islink(p) else b''
+            state[p] = (st.st_mtime_ns, st.st_size, content)
+    return state
