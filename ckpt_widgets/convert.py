@@ -256,7 +256,10 @@ def _open_manager(dst: str):
       cleanup_tmp_directories=True,
       enable_async_checkpointing=False,
   )
-  return ocp.CheckpointManager(dst, options=options)
+  # No zstd: float weights barely compress (256 -> 237 MiB measured) and compression
+  # took 60% of the write time. Readers need no option to read uncompressed steps.
+  handler = ocp.PyTreeCheckpointHandler(use_compression=False)
+  return ocp.CheckpointManager(dst, options=options, item_handlers=handler)
 
 
 def orbax_ready_state_dict(tree: Any) -> Any:
