@@ -197,7 +197,7 @@ def _leaf_cells(leaf: Leaf) -> tuple[str, ...]:
 
 def device_grid_text(leaf: Leaf) -> str:
     """'devices 2x4: 0:A 1:A 2:B 3:B | 4:C ...' (rows of the mesh separated by '|')."""
-    if not leaf.devices:
+    if len(leaf.devices) < 2:
         return ''
     shape = 'x'.join(map(str, leaf.mesh_shape))
     per_row = leaf.mesh_shape[-1] if leaf.mesh_shape else len(leaf.devices)
@@ -222,8 +222,9 @@ def pytree_text(summary: PytreeSummary) -> str:
     out.append(table[0])
     for leaf, line in zip(summary.leaves, table[1:]):
         out.append(line)
-        if leaf.devices:
-            out.append('    ' + device_grid_text(leaf))
+        grid = device_grid_text(leaf)
+        if grid:
+            out.append('    ' + grid)
     if summary.more:
         out.append(f'… {summary.more} more leaves')
     return '\n'.join(out)
@@ -235,7 +236,7 @@ _SHARD_COLORS = ('#bbdefb', '#c8e6c9', '#ffe0b2', '#f8bbd0', '#d1c4e9', '#b2ebf2
 
 def device_grid_html(leaf: Leaf) -> str:
     """The mesh as a small grid: one cell per device, coloured by the shard it holds."""
-    if not leaf.devices:
+    if len(leaf.devices) < 2:
         return ''
     per_row = leaf.mesh_shape[-1] if leaf.mesh_shape else len(leaf.devices)
     html_rows = []
