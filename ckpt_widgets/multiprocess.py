@@ -52,6 +52,8 @@ _NOISE_FRAGMENTS = (
     'All log messages before absl::InitializeLog() is called',
     '[Gloo] Rank ',
 )
+# Report fields that change from run to run: kept in `reports`, not printed.
+_VOLATILE_REPORT_KEYS = ('directory', 'elapsed_s')
 _POLL_SECONDS = 0.05
 _KILL_WAIT_SECONDS = 5.0
 
@@ -81,17 +83,26 @@ class ProcessRunResult:
     return not self.timed_out and all(code == 0 for code in self.returncodes)
 
   def describe(self) -> str:
-    """Readable multi-line summary (no pids or ports, so it is stable).
+    r"""One line per process: how it ended and what it last reported.
 
-    >>> ProcessRunResult((0,), ({'saved': True},), ('',), 1.0, 1, (9,)).describe()
-    'process 0: exit 0, reported {"saved": true}'
+    Leaves out pids, the port, timings and paths, so a notebook can print it
+    as a checked output.
+
+    >>> ProcessRunResult((0, -9), ({'stage': 'done'}, None), ('', ''), 1.0, 1, (8, 9)).describe()
+    'process 0: exit 0; stage="done"\nprocess 1: killed by SIGKILL; reported nothing'
     """
     lines = []
     for i, code in enumerate(self.returncodes):
-      status = _describe_exit(code)
       report = self.reports[i]
-      told = f'reported {json.dumps(report, sort_keys=True)}' if report else 'reported nothing'
-      lines.append(f'process {i}: {status}, {told}')
+      if report is None:
+        told = 'reported nothing'
+      else:
+        told = ' '.join(
+            f'{key}={json.dumps(value)}'
+            for key, value in sorted(report.items())
+            if key not in _VOLATILE_REPORT_KEYS
+        )
+      lines.append(f'process {i}: {_describe_exit(code)}; {told}')
     return '\n'.join(lines)
 
 
@@ -349,8 +360,8 @@ def _failure_message(result: ProcessRunResult, timeout: float) -> str:
   else:
     code = result.returncodes[result.failed_process]
     head = (
-        f'process {result.failed_process} failed ({_describe_exit(code)}) after'
-        f' {result.elapsed_s:g} s; killed every process still running'
+        f'process {result.failed_process} failed ({_describe_exit(code)});'
+        ' killed every process still running'
     )
   parts = [head, result.describe()]
   if result.timed_out:

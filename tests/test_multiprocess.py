@@ -58,9 +58,12 @@ def _names(path) -> set[str]:
   return set(os.listdir(path))
 
 
-def test_every_process_saves_one_checkpoint_with_a_folder_per_process(tmp_path):
+def test_every_process_saves_one_checkpoint_with_a_folder_per_process(tmp_path, monkeypatch):
   import orbax.checkpoint as ocp
 
+  # A notebook kernel typically forced 8 devices for itself: children must get 4 each.
+  monkeypatch.setenv('XLA_FLAGS', '--xla_force_host_platform_device_count=8')
+  monkeypatch.setenv('JAX_NUM_CPU_DEVICES', '8')
   directory = tmp_path / 'ckpts'
   result = save_global_array_from_processes(str(directory))
 
@@ -78,6 +81,14 @@ def test_every_process_saves_one_checkpoint_with_a_folder_per_process(tmp_path):
     ]
   assert result.elapsed_s < 30
   _assert_cleaned_up(result)
+  # JAX numbers the CPU devices of process 1 from 2048; describe() hides paths and timings.
+  assert result.reports[1]['local_device_ids'] == [2048, 2049, 2050, 2051]
+  assert result.describe().splitlines()[0] == (
+      'process 0: exit 0; called_save=true files_named_for_me='
+      '["default/array_metadatas/process_0", "default/ocdbt.process_0"] global_device_count=8'
+      ' local_device_ids=[0, 1, 2, 3] mode="every_process_saves" process_id=0 process_index=0'
+      ' rows_held=[[0, 8], [8, 16], [16, 24], [24, 32]] saved=true stage="done" steps_seen=[0]'
+  )
 
   # One committed step; each process wrote its own OCDBT sub-store.
   assert _names(directory) == {'0'}
@@ -156,30 +167,6 @@ def test_separate_directories_leave_two_unfinished_halves(tmp_path):
     assert 'commit_success.txt' not in _names(item)
 
 
-def test_children_get_exactly_their_devices_whatever_the_kernel_forced(tmp_path, monkeypatch):
-  # A notebook kernel typically forced 8 devices for itself before importing jax.
-  monkeypatch.setenv('XLA_FLAGS', '--xla_cpu_enable_fast_math=false --xla_force_host_platform_device_count=8')
-  monkeypatch.setenv('JAX_NUM_CPU_DEVICES', '8')
-  script = tmp_path / 'count_devices.py'
-  script.write_text(textwrap.dedent("""\
-      import json, os, jax
-      jax.distributed.initialize(os.environ['CKPT_COORDINATOR_ADDRESS'],
-                                 int(os.environ['CKPT_NUM_PROCESSES']),
-                                 int(os.environ['CKPT_PROCESS_ID']))
-      print('CKPT_WORKER_REPORT ' + json.dumps({
-          'local': jax.local_device_count(), 'global': jax.device_count(),
-          'index': jax.process_index(), 'xla_flags': os.environ['XLA_FLAGS']}))
-      """))
-
-  result = run_processes(script, num_processes=2, devices_per_process=3, timeout=30)
-
-  expected_flags = '--xla_cpu_enable_fast_math=false --xla_force_host_platform_device_count=3'
-  assert list(result.reports) == [
-      {'local': 3, 'global': 6, 'index': i, 'xla_flags': expected_flags} for i in (0, 1)
-  ]
-  _assert_cleaned_up(result)
-
-
 def test_a_sleeping_worker_and_what_it_started_are_killed_at_the_timeout(tmp_path):
   pid_file = tmp_path / 'pids'
   script = tmp_path / 'sleep_forever.py'
@@ -251,14 +238,32 @@ def test_a_missing_worker_script_is_named_in_the_error(tmp_path):
     run_processes(missing)
 
 
-def test_the_worker_runs_as_a_module_too():
-  # `python -m ckpt_widgets._multiprocess_worker --help` must not need jax.distributed.
-  import subprocess
+def test_the_worker_runs_as_a_module(monkeypatch, capsys):
+  # What `python -m ckpt_widgets._multiprocess_worker --help` does, without
+  # paying a second interpreter start.
+  import runpy
 
-  completed = subprocess.run(
-      [sys.executable, '-m', 'ckpt_widgets._multiprocess_worker', '--help'],
-      capture_output=True, text=True, timeout=30,
-      cwd=os.path.dirname(os.path.dirname(multiprocess.__file__)),
-  )
-  assert completed.returncode == 0
-  assert '--mode {every_process_saves,only_process_0_saves,separate_directories,fail,hang}' in completed.stdout
+  monkeypatch.setattr(sys, 'argv', ['_multiprocess_worker', '--help'])
+  # As under `python -m`, the module must not be imported already.
+  monkeypatch.delitem(sys.modules, 'ckpt_widgets._multiprocess_worker', raising=False)
+  with pytest.raises(SystemExit) as caught:
+    runpy.run_module('ckpt_widgets._multiprocess_worker', run_name='__main__')
+  assert caught.value.code == 0
+  out = capsys.readouterr().out
+  assert '--mode {every_process_saves,only_process_0_saves,separate_directories,fail,hang}' in out
+
+
+def test_child_environment_replaces_the_kernels_device_count_and_keeps_other_flags(monkeypatch):
+  monkeypatch.setenv('XLA_FLAGS', '--xla_cpu_enable_fast_math=false --xla_force_host_platform_device_count=8')
+  monkeypatch.setenv('JAX_NUM_CPU_DEVICES', '8')
+  monkeypatch.setenv('PYTHONPATH', '/elsewhere')
+
+  env = multiprocess._child_environment(port=40123, num_processes=2, process_id=1, devices=4)
+
+  assert env['XLA_FLAGS'] == '--xla_cpu_enable_fast_math=false --xla_force_host_platform_device_count=4'
+  assert env['JAX_NUM_CPU_DEVICES'] == '4'
+  assert env['JAX_PLATFORMS'] == 'cpu'
+  package_root = os.path.dirname(os.path.dirname(os.path.abspath(multiprocess.__file__)))
+  assert env['PYTHONPATH'] == package_root + os.pathsep + '/elsewhere'
+  assert (env['CKPT_COORDINATOR_ADDRESS'], env['CKPT_NUM_PROCESSES'], env['CKPT_PROCESS_ID']) == (
+      '127.0.0.1:40123', '2', '1')
