@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -44,10 +45,11 @@ WORKER_MODES = _worker.MODES
 WORKER_SCRIPT = Path(_worker.__file__).resolve()
 REPORT_PREFIX = _worker.REPORT_PREFIX
 
-# C++ (glog/absl) log lines such as
-# "I0000 00:00:1764446152.812380   12345 coordination_service.cc:123] ..."
-# and the absl pre-init banner: noise next to the Python traceback we want.
-_CPP_LOG_LINE = re.compile(r'^[IW]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]')
+# C++ (glog/absl) INFO and WARNING lines such as
+# "W0000 00:00:1764446152.812380   12345 coordination_service.cc:123] ..." or
+# "I1129 19:56:00.123456 12345 client.cc:88] ...", and the absl pre-init
+# banner: noise next to the Python traceback we want. ERROR lines stay.
+_CPP_LOG_LINE = re.compile(r'^[IW]\d{4} [\d:.]+\s+\d+ \S+:\d+\] ')
 _NOISE_FRAGMENTS = (
     'All log messages before absl::InitializeLog() is called',
     '[Gloo] Rank ',
@@ -167,11 +169,13 @@ def run_processes(
   outputs = []
   timed_out = False
   failed = None
-  with tempfile.TemporaryDirectory(prefix='ckpt-mp-logs-') as log_dir:
+  with contextlib.ExitStack() as stack:
+    log_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix='ckpt-mp-logs-'))
     try:
       for i in range(num_processes):
-        out = open(os.path.join(log_dir, f'{i}.out'), 'w+b')
-        err = open(os.path.join(log_dir, f'{i}.err'), 'w+b')
+        # Files, not pipes: a chatty worker can never block on a full pipe.
+        out = stack.enter_context(open(os.path.join(log_dir, f'{i}.out'), 'w+b'))
+        err = stack.enter_context(open(os.path.join(log_dir, f'{i}.err'), 'w+b'))
         outputs.append((out, err))
         procs.append(
             subprocess.Popen(
@@ -186,22 +190,18 @@ def run_processes(
         )
       failed, timed_out = _wait_for_all(procs, deadline)
     finally:
-      # Also on KeyboardInterrupt: never leave a worker behind.
+      # Also on KeyboardInterrupt or a failed Popen: never leave a worker behind.
       _kill_all(procs)
-    elapsed = time.monotonic() - started
     result = ProcessRunResult(
         returncodes=tuple(p.returncode for p in procs),
         reports=tuple(_read_report(out) for out, _ in outputs),
         stderr_tails=tuple(_read_tail(err, stderr_tail_lines) for _, err in outputs),
-        elapsed_s=round(elapsed, 2),
+        elapsed_s=round(time.monotonic() - started, 2),
         port=port,
         pids=tuple(p.pid for p in procs),
         timed_out=timed_out,
         failed_process=failed,
     )
-    for out, err in outputs:
-      out.close()
-      err.close()
   if not result.ok:
     raise ProcessRunError(_failure_message(result, timeout), result)
   return result

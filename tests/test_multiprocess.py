@@ -267,3 +267,24 @@ def test_child_environment_replaces_the_kernels_device_count_and_keeps_other_fla
   assert env['PYTHONPATH'] == package_root + os.pathsep + '/elsewhere'
   assert (env['CKPT_COORDINATOR_ADDRESS'], env['CKPT_NUM_PROCESSES'], env['CKPT_PROCESS_ID']) == (
       '127.0.0.1:40123', '2', '1')
+
+
+def test_stderr_tail_drops_cpp_info_and_warning_lines_but_keeps_errors(tmp_path):
+  log = tmp_path / 'err'
+  log.write_bytes(
+      b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n'
+      b'W0000 00:00:1764446152.812380   12345 coordination_service.cc:123] heartbeat late\n'
+      b'I1129 19:56:00.123456 12345 client.cc:88] connected\n'
+      b'E1129 19:56:01.000001 12345 client.cc:99] peer 1 is gone\n'
+      b'Traceback (most recent call last):\n'
+      b'\n'
+      b'RuntimeError: boom\n'
+  )
+  with open(log, 'rb') as stream:
+    assert multiprocess._read_tail(stream, max_lines=2) == (
+        'Traceback (most recent call last):\nRuntimeError: boom'
+    )
+    assert multiprocess._read_tail(stream, max_lines=10) == (
+        'E1129 19:56:01.000001 12345 client.cc:99] peer 1 is gone\n'
+        'Traceback (most recent call last):\nRuntimeError: boom'
+    )
