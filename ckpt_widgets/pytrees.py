@@ -135,24 +135,29 @@ def compare(a: Any, b: Any, left: str = 'left', right: str = 'right') -> Compari
     >>> compare([12], {'0': 12}).differences[0].status
     'container differs'
     """
-    left_leaves = {_labels(p): (p, x) for p, x in leaves_with_paths(a)}
-    right_leaves = {_labels(p): (p, x) for p, x in leaves_with_paths(b)}
+    left_leaves = _by_labels(a)
+    right_leaves = _by_labels(b)
     rows = []
     for labels in _ordered_union(left_leaves, right_leaves):
         if labels not in right_leaves:
-            p, x = left_leaves[labels]
-            rows.append(LeafDifference(jax.tree_util.keystr(p), f'missing in {right}', preview(x), ''))
+            (path, _), x = left_leaves[labels]
+            rows.append(LeafDifference(path, f'missing in {right}', preview(x), ''))
         elif labels not in left_leaves:
-            p, y = right_leaves[labels]
-            rows.append(LeafDifference(jax.tree_util.keystr(p), f'missing in {left}', '', preview(y)))
+            (path, _), y = right_leaves[labels]
+            rows.append(LeafDifference(path, f'missing in {left}', '', preview(y)))
         else:
-            (pa, x), (pb, y) = left_leaves[labels], right_leaves[labels]
-            rows.append(_compare_leaf(pa, x, pb, y))
+            rows.append(_compare_leaf(*left_leaves[labels], *right_leaves[labels]))
     return Comparison(left=left, right=right, rows=tuple(rows))
 
 
-def _labels(path: tuple) -> tuple[str, ...]:
-    return tuple(label for _, label in _key_parts(path))
+def _by_labels(tree: Any) -> dict[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], Any]]:
+    """{key labels: ((path text, container kinds), leaf)}, computed once per leaf."""
+    out = {}
+    for path, x in leaves_with_paths(tree):
+        parts = _key_parts(path)
+        text = ''.join(str(k) for k in path)  # what jax.tree_util.keystr prints, faster
+        out[tuple(label for _, label in parts)] = ((text, tuple(kind for kind, _ in parts)), x)
+    return out
 
 
 def _ordered_union(first: dict, second: dict) -> list:
@@ -165,18 +170,15 @@ def _category(x: Any) -> str:
     return 'None' if x is None else type(x).__name__
 
 
-def _compare_leaf(pa: tuple, x: Any, pb: tuple, y: Any) -> LeafDifference:
-    path = jax.tree_util.keystr(pa)
-    kinds_a = tuple(kind for kind, _ in _key_parts(pa))
-    kinds_b = tuple(kind for kind, _ in _key_parts(pb))
+def _compare_leaf(left: tuple[str, tuple], x: Any, right: tuple[str, tuple], y: Any) -> LeafDifference:
+    (path, kinds_a), (path_b, kinds_b) = left, right
     if kinds_a != kinds_b:
-        return LeafDifference(path, 'container differs', jax.tree_util.keystr(pa),
-                              jax.tree_util.keystr(pb))
+        return LeafDifference(path, 'container differs', path, path_b)
     if _category(x) != _category(y):
         return LeafDifference(path, 'type differs', describe_type(x), describe_type(y))
     if _category(x) != 'array':
-        same = x == y
-        return LeafDifference(path, 'equal' if same else 'value differs', preview(x), preview(y))
+        return (LeafDifference(path, 'equal') if x == y
+                else LeafDifference(path, 'value differs', preview(x), preview(y)))
     xa, ya = np.asarray(x), np.asarray(y)
     if xa.shape != ya.shape:
         return LeafDifference(path, 'shape differs', str(xa.shape), str(ya.shape))
@@ -185,7 +187,7 @@ def _compare_leaf(pa: tuple, x: Any, pb: tuple, y: Any) -> LeafDifference:
     equal_nan = xa.dtype.kind in 'fc'
     if not np.array_equal(xa, ya, equal_nan=equal_nan):
         return LeafDifference(path, 'value differs', preview(x), preview(y))
-    return LeafDifference(path, 'equal', preview(x), preview(y))
+    return LeafDifference(path, 'equal')
 
 
 def describe_type(x: Any) -> str:

@@ -270,12 +270,31 @@ def _comparison_title(c: Comparison) -> str:
     return f'{c.left} vs {c.right}: {verdict}'
 
 
+COMPARISON_ROWS = 40  # leaves listed one by one; past that, only the differences
+
+
+def _listed_rows(c: Comparison) -> tuple[list, int]:
+    """The rows a comparison lists, and how many equal leaves it leaves out."""
+    if len(c.rows) <= COMPARISON_ROWS:
+        return list(c.rows), 0
+    shown = list(c.differences[:COMPARISON_ROWS])
+    return shown, len(c.rows) - len(c.differences)
+
+
 def comparison_text(c: Comparison) -> str:
-    """A verdict line, then one line per leaf: path, status, and both sides when they differ."""
+    """A verdict line, then one line per leaf: path, status, and both sides when they differ.
+
+    Past COMPARISON_ROWS leaves, only the differences are listed, then a count of the rest.
+    """
+    listed, equal_left_out = _listed_rows(c)
     rows = [(r.path, r.status, '' if r.status == 'equal' else f'{c.left}: {r.left}',
-             '' if r.status == 'equal' else f'{c.right}: {r.right}') for r in c.rows]
-    table = _table_text(('path', 'status', '', ''), rows)
-    return '\n'.join([_comparison_title(c)] + table[1:])
+             '' if r.status == 'equal' else f'{c.right}: {r.right}') for r in listed]
+    out = [_comparison_title(c)] + _table_text(('path', 'status', '', ''), rows)[1:]
+    hidden = len(c.differences) - sum(r.status != 'equal' for r in listed)
+    if equal_left_out or hidden:
+        out.append(f'… {equal_left_out} equal leaves' + (f' and {hidden} more differences'
+                                                          if hidden else '') + ' not listed')
+    return '\n'.join(out)
 
 
 def comparison_html(c: Comparison) -> str:
@@ -283,7 +302,7 @@ def comparison_html(c: Comparison) -> str:
     body = ''.join(
         f'<tr><td>{escape(r.path)}</td>'
         f'<td style="color:{"#2e7d32" if r.status == "equal" else "#c62828"}">{escape(r.status)}</td>'
-        f'<td>{escape(r.left)}</td><td>{escape(r.right)}</td></tr>' for r in c.rows)
+        f'<td>{escape(r.left)}</td><td>{escape(r.right)}</td></tr>' for r in _listed_rows(c)[0])
     color = '#2e7d32' if c.equal else '#c62828'
     return (f'<div class="ckpt-widgets comparison"><b style="color:{color}">'
             f'{escape(_comparison_title(c))}</b><table style="font-family:monospace;font-size:12px">'
