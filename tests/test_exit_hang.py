@@ -1,4 +1,4 @@
-"""A failed StandardSave can hang interpreter exit; the repro runs in a child under a timeout."""
+"""A failed StandardSave can hang interpreter exit; the repro runs in children under a timeout."""
 
 import os
 
@@ -7,38 +7,54 @@ import pytest
 from ckpt_widgets import exit_hang
 
 STR_ERROR = "save failed: Unsupported type: <class 'str'> for key: ('name',)."
+HANG_STDERR = 'RuntimeError: cannot schedule new futures after'
 
 
-def test_failed_standard_save_hangs_exit(tmp_path):
-  # A race (3 of 4 runs hung when measured): up to 4 tries of 8 s.
-  run, tries = exit_hang.first_hang(tmp_path, attempts=4, timeout_s=8)
-  assert run.hung_at_exit, (tries, run)
-  assert run.returncode is None
-  assert run.stdout == f'{STR_ERROR}\nend of script'
-  assert run.entries == ('0.orbax-checkpoint-tmp',)
-  with pytest.raises(ChildProcessError):  # the hung child was killed and reaped
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+  # Slow storage makes the race certain; all modes run at once (~one timeout).
+  directory = tmp_path_factory.mktemp('exit')
+  return {r.mode: r for r in exit_hang.run_all_modes(
+      directory, exit_timeout_s=5, slow_storage_s=0.5)}
+
+
+def test_failed_standard_save_hangs_exit(runs):
+  r = runs['failed_standard_save']
+  assert (r.hung_at_exit, r.returncode) == (True, None)
+  assert r.exit_wait_s >= 5
+  assert r.stdout == STR_ERROR
+  assert HANG_STDERR in r.stderr_tail
+  assert r.entries == ()  # the slow mkdir never ran
+  assert r.line() == ('failed_standard_save: HUNG at exit, killed after 5 s;'
+                      ' on disk: nothing')
+
+
+def test_closing_the_manager_after_the_failure_does_not_help(runs):
+  r = runs['failed_save_then_close']
+  assert (r.hung_at_exit, r.stdout) == (True, STR_ERROR)
+
+
+def test_sync_directory_creation_fails_the_save_and_exits(runs):
+  r = runs['sync_directory_creation']
+  assert (r.hung_at_exit, r.returncode, r.stdout) == (False, 0, STR_ERROR)
+  assert r.entries == ('0.orbax-checkpoint-tmp',)  # cleanup is still yours
+  assert HANG_STDERR not in r.stderr_tail
+
+
+def test_pytree_save_in_with_block_saves_and_exits(runs):
+  r = runs['pytree_save']
+  assert (r.hung_at_exit, r.returncode, r.stdout) == (False, 0, 'saved')
+  assert (r.entries, r.finished) == (('0',), True)
+
+
+def test_unwaited_async_save_is_never_committed(runs):
+  r = runs['unwaited_save']
+  assert (r.hung_at_exit, r.stdout, r.finished) == (True, 'save() returned', False)
+
+
+def test_no_child_left(runs):
+  with pytest.raises(ChildProcessError):
     os.waitpid(-1, os.WNOHANG)
-
-
-def test_sync_directory_creation_exits_cleanly(tmp_path):
-  run = exit_hang.run_exit_repro(tmp_path / 'c', 'sync_directory_creation', 30)
-  assert (run.hung, run.returncode) == (False, 0)
-  assert run.stdout == f'{STR_ERROR}\nend of script'
-  assert run.entries == ('0.orbax-checkpoint-tmp',)  # cleanup is still yours
-
-
-def test_pytree_save_in_with_block_saves_and_exits(tmp_path):
-  run = exit_hang.run_exit_repro(tmp_path / 'c', 'pytree_save', 30)
-  assert (run.hung, run.returncode, run.finished) == (False, 0, True)
-  assert run.entries == ('0',)
-
-
-def test_unwaited_async_save_is_never_committed(tmp_path):
-  # Hangs or not (2 of 4 hung), the step is never finalized without a wait.
-  run = exit_hang.run_exit_repro(tmp_path / 'c', 'unwaited_save', 6)
-  assert run.stdout == 'save() returned\nend of script'
-  assert run.entries == ('0.orbax-checkpoint-tmp',)
-  assert not run.finished
 
 
 def test_bad_input(tmp_path):
@@ -46,6 +62,8 @@ def test_bad_input(tmp_path):
     exit_hang.run_exit_repro(tmp_path, 'nope')
   with pytest.raises(ValueError, match='directory must be absolute'):
     exit_hang.run_exit_repro('rel', 'pytree_save')
+  with pytest.raises(ValueError, match='slow_storage_s must be >= 0'):
+    exit_hang.run_exit_repro(tmp_path, 'pytree_save', slow_storage_s=-1)
   (tmp_path / 'keep.txt').write_text('x')
   with pytest.raises(FileExistsError, match='directory is not empty'):
     exit_hang.run_exit_repro(tmp_path, 'pytree_save')
