@@ -31,11 +31,17 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
+import io
 import json
 import logging
 import os
 import pathlib
+import sys
+import tempfile
+import time
 import warnings
 from typing import Any, Callable
 
@@ -276,13 +282,42 @@ def _attempt(api: str, fn: Callable[[], Any]) -> RestoreOutcome:
   return RestoreOutcome(api, True, value=value)
 
 
+@contextlib.contextmanager
+def _leftover_noise_swallowed():
+  """Swallows what failed tensorstore reads print later from other threads.
+
+  A failed read leaves un-awaited coroutines and 'Event loop is closed'
+  tracebacks that appear on stderr (fd 2 or sys.stderr) at garbage
+  collection, in whatever cell runs next; a checked notebook cannot have that.
+  """
+  asyncio_logger = logging.getLogger('asyncio')
+  old_level = asyncio_logger.level
+  asyncio_logger.setLevel(logging.CRITICAL)
+  sys.stderr.flush()
+  saved_fd = os.dup(2)
+  with tempfile.TemporaryFile() as sink, contextlib.redirect_stderr(io.StringIO()):
+    os.dup2(sink.fileno(), 2)
+    try:
+      with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        yield
+        gc.collect()
+        time.sleep(0.2)  # the tracebacks come from tensorstore's threads
+        gc.collect()
+    finally:
+      os.dup2(saved_fd, 2)
+      os.close(saved_fd)
+      asyncio_logger.setLevel(old_level)
+
+
 def restore_outcomes(
     directory: str | os.PathLike, step: int, target: Any = None
 ) -> list[RestoreOutcome]:
   """Tries every restore API a user may reach for on one manager step.
 
   ``directory`` is the manager root (absolute); ``target`` an optional
-  pytree of arrays for the target-based calls.
+  pytree of arrays for the target-based calls. Messages show the root as
+  ``<ckpt>``; the stderr noise failed reads leave behind is swallowed.
 
   Example::
 
@@ -316,4 +351,11 @@ def restore_outcomes(
       ('flax restore_checkpoint(step/default)',
        lambda: flax_checkpoints.restore_checkpoint(step_dir / 'default', None)),
   ]
-  return [_attempt(api, fn) for api, fn in attempts]
+  with _leftover_noise_swallowed():
+    outcomes = [_attempt(api, fn) for api, fn in attempts]
+  # Temp dir names change run to run; a checked notebook output must not.
+  return [
+      dataclasses.replace(o, message=o.message.replace(str(directory), '<ckpt>'))
+      if o.message else o
+      for o in outcomes
+  ]
