@@ -7,8 +7,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 LAB_PORT ?= 8888
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup lab test test-unit test-notebooks sync refresh lock html test-browser bench bench-quick clean
+.PHONY: setup lab test test-unit test-notebooks test-browser chromium sync refresh lock html bench bench-quick clean
 
 setup: $(STAMP)
 
@@ -22,12 +24,26 @@ $(STAMP): pyproject.toml requirements.lock
 
 lab: $(STAMP)
 	@echo "Opening JupyterLab on http://127.0.0.1:$(LAB_PORT) (the URL with its token follows)."
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=notebooks
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=notebooks $(AS_ROOT)
 
-test: test-unit test-notebooks
+test: test-unit test-notebooks test-browser
 
 test-unit: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --ignore=tests/browser
+
+# Real JupyterLab + headless Debian Chromium (never a downloaded browser), network blocked.
+test-browser: $(STAMP) chromium
+	$(PY) -m pytest tests/browser
+
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium at $(CHROMIUM): install it (Debian/Ubuntu: sudo apt-get install chromium) or run make with CHROMIUM=/path/to/chromium" >&2; exit 1; \
+	  fi; }
 
 test-notebooks: $(STAMP)
 	$(PY) -m pytest $(NBVAL) notebooks
@@ -38,6 +54,10 @@ sync: $(STAMP)
 # The one supported way to update stored outputs: execute every notebook (or NB=notebooks/x.ipynb).
 refresh: $(STAMP) sync
 	$(PY) tools/refresh_notebooks.py $(NB)
+
+# A static site of every executed notebook in site/, readable with no network.
+html: $(STAMP)
+	$(PY) tools/build_site.py site
 
 lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check | sort -f > requirements.lock
