@@ -42,8 +42,8 @@ def scan_directory(path: str | os.PathLike, *, limit: int = DEFAULT_LIMIT,
 def list_steps(path: str | os.PathLike, prefix: str | None = None) -> tuple[str, list[StepState]]:
     """The steps directly under `path`: (layout, steps on disk in step order).
 
-    `layout` names what wrote them: 'orbax' (CheckpointManager or v1 Checkpointer step
-    folders), 'flax-orbax' (Flax `save_checkpoint` on the Orbax backend), 'flax-msgpack'
+    `layout` names what wrote them: 'orbax' (CheckpointManager, v1 Checkpointer or numbered
+    Checkpointer folders), 'flax-orbax' (Flax `save_checkpoint` on the Orbax backend), 'flax-msgpack'
     (legacy single files), 'empty', or 'none' when `path` holds no steps at all. With `prefix`,
     only names that start with it count (Flax's `prefix=`, or Orbax's `step_prefix`).
 
@@ -97,8 +97,10 @@ def _layout_name(path: Path, steps: list[StepState], kinds: set[str]) -> str:
     if kinds == {'file'}:
         return 'flax-msgpack'
     finished = [s for s in steps if s.status == 'kept']
-    sample = path / (finished or steps)[-1].name
-    if (sample / layout.PYTREE_METADATA_FILE).exists():
+    sample = (finished or steps)[-1].name
+    # A pytree written straight into a step folder (no item folders) under a prefixed name
+    # is Flax's save_checkpoint on the Orbax backend; numbered ones come from a Checkpointer.
+    if (path / sample / layout.PYTREE_METADATA_FILE).exists() and not sample.isdigit():
         return 'flax-orbax'
     return 'orbax'
 
