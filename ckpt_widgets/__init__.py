@@ -12,12 +12,13 @@ The pieces, in the order data flows through them:
 True
 """
 
+from . import examples
 from .runtime import (in_colab, pinned_versions, quiet_logs, show_logs, use_host_devices,
                       version_table, workdir)
 from .views import Compared, Dashboard, DirectoryTree, PytreeView, RetainedSteps, compare
 
 __all__ = [
-    'Compared', 'Dashboard', 'DirectoryTree', 'PytreeView', 'RetainedSteps', 'compare',
+    'examples', 'Compared', 'Dashboard', 'DirectoryTree', 'PytreeView', 'RetainedSteps', 'compare',
     'in_colab', 'pinned_versions', 'quiet_logs', 'show_logs', 'use_host_devices',
     'version_table', 'workdir',
 ]

@@ -140,6 +140,14 @@ class FlaxRetention:
     kept = set(self.kept_steps(sorted(steps)))
     return [step in kept for step in steps]
 
+  def describe(self) -> str:
+    """How RetainedSteps names this policy: Flax's own arguments.
+
+    >>> FlaxRetention(keep=3, keep_every_n_steps=2).describe()
+    'Flax keep=3, keep_every_n_steps=2'
+    """
+    return f'Flax keep={self.keep}, keep_every_n_steps={self.keep_every_n_steps}'
+
   def kept_steps(self, on_disk: Iterable[int]) -> list[int]:
     """Returns the steps of `on_disk` that survive this save's cleanup.
 

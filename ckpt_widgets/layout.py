@@ -33,6 +33,8 @@ FILE_ROLES = {
     '_strings.json': 'string leaves',
     'descriptor.pbtxt': 'descriptor',
     '_ROOT_METADATA': 'root metadata',
+    'flax_conversion.json': 'conversion record',
+    '.zarray': 'zarr array metadata',
 }
 DIR_ROLES = {
     'd': 'OCDBT data',
@@ -40,8 +42,10 @@ DIR_ROLES = {
     'descriptor': 'descriptor',
 }
 # Files whose size changes from run to run: commit_success.txt holds the absolute path,
-# _CHECKPOINT_METADATA holds timestamps, and the OCDBT files depend on how writes were batched.
-VOLATILE_FILES = frozenset({COMMIT_SUCCESS_FILE, STEP_METADATA_FILE, OCDBT_MANIFEST_FILE})
+# _CHECKPOINT_METADATA holds timestamps, the OCDBT files depend on how writes were batched,
+# and ckpt_widgets.convert's record holds the absolute source path.
+VOLATILE_FILES = frozenset({COMMIT_SUCCESS_FILE, STEP_METADATA_FILE, OCDBT_MANIFEST_FILE,
+                            'flax_conversion.json'})
 # Folders whose contents are random names whose count varies: shown as one line.
 COLLAPSED_DIRS = frozenset({'d'})
 

@@ -287,7 +287,7 @@ def comparison_text(c: Comparison) -> str:
     Past COMPARISON_ROWS leaves, only the differences are listed, then a count of the rest.
     """
     listed, equal_left_out = _listed_rows(c)
-    rows = [(r.path, r.status, '' if r.status == 'equal' else f'{c.left}: {r.left}',
+    rows = [(r.path or '(root)', r.status, '' if r.status == 'equal' else f'{c.left}: {r.left}',
              '' if r.status == 'equal' else f'{c.right}: {r.right}') for r in listed]
     out = [_comparison_title(c)] + _table_text(('path', 'status', '', ''), rows)[1:]
     hidden = len(c.differences) - sum(r.status != 'equal' for r in listed)
@@ -300,7 +300,7 @@ def comparison_text(c: Comparison) -> str:
 def comparison_html(c: Comparison) -> str:
     """The comparison as a table with equal leaves in green and differences in red."""
     body = ''.join(
-        f'<tr><td>{escape(r.path)}</td>'
+        f'<tr><td>{escape(r.path or "(root)")}</td>'
         f'<td style="color:{"#2e7d32" if r.status == "equal" else "#c62828"}">{escape(r.status)}</td>'
         f'<td>{escape(r.left)}</td><td>{escape(r.right)}</td></tr>' for r in _listed_rows(c)[0])
     color = '#2e7d32' if c.equal else '#c62828'

@@ -64,13 +64,19 @@ def quiet_logs() -> None:
         pass
 
 
+_THREAD_TAG = re.compile(r'\[thread=[^\]]*\]')
+
+
 class _LinePrinter(logging.Handler):
     def __init__(self, lines: list[str]) -> None:
         super().__init__()
         self.lines = lines
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f'{record.levelname.lower()}: {record.getMessage()}')
+        # Orbax prefixes messages with '[process=0][thread=Thread-12 (...)]': the thread
+        # number counts every thread the kernel ever started, so it is dropped.
+        message = _THREAD_TAG.sub('', record.getMessage())
+        self.lines.append(f'{record.levelname.lower()}: {message}')
 
 
 @contextlib.contextmanager

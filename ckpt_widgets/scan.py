@@ -182,6 +182,8 @@ def _folder_entry(entry: os.DirEntry, context: str, limit: int, expand: str) -> 
         return _scan_folder(path, name, 'data', limit, expand, role=f'process {process} data')
     if name in layout.DIR_ROLES:
         return _scan_folder(path, name, 'data', limit, expand, role=layout.DIR_ROLES[name])
+    if (path / '.zarray').exists():  # a single array in zarr form: chunk files named 0, 0.1, ...
+        return _scan_folder(path, name, 'data', limit, expand, role='zarr array')
     step = layout.step_of(name)
     if context == 'container' and step is not None:
         if layout.is_tmp_name(name):

@@ -104,7 +104,9 @@ def source_directory(source: Any) -> tuple[Path, str | None, Any]:
     if isinstance(source, (str, os.PathLike)):
         return Path(source), None, None
     directory = Path(str(source.directory))
-    options = getattr(source, '_options', None)
+    # A v1 training.Checkpointer keeps its options on the CheckpointManager it wraps.
+    options = getattr(source, '_options', None) or getattr(
+        getattr(source, '_manager', None), '_options', None)
     if isinstance(options, ocp.CheckpointManagerOptions):
         return directory, options.step_prefix, policy_from_options(options)
     return directory, None, getattr(source, '_preservation_policy', None)
