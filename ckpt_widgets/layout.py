@@ -50,14 +50,22 @@ VOLATILE_FILES = frozenset({COMMIT_SUCCESS_FILE, STEP_METADATA_FILE, OCDBT_MANIF
 COLLAPSED_DIRS = frozenset({'d'})
 
 _PROCESS_DIR = re.compile(r'ocdbt\.process_(\d+)')
+_PER_PROCESS = re.compile(r'(ocdbt\.)?process_\d+')
 
 
 def step_of(name: str) -> int | None:
     """The step number Orbax reads from a step folder's name, or None.
 
+    Per-process names (`process_0`, `ocdbt.process_1`) are not steps, though Orbax's
+    name pattern alone would read them as step 0 and 1.
+
     >>> step_of('test__4'), step_of('12'), step_of('7.orbax-checkpoint-tmp-1700000000'), step_of('d')
     (4, 12, 7, None)
+    >>> step_of('process_0'), step_of('ocdbt.process_1')
+    (None, None)
     """
+    if _PER_PROCESS.fullmatch(name):
+        return None
     try:
         return _ocp.path.step.step_from_checkpoint_name(name)
     except ValueError:
