@@ -252,10 +252,13 @@ def device_grid_html(leaf: Leaf) -> str:
 def pytree_html(summary: PytreeSummary) -> str:
     """The leaves as an HTML table, with a device grid for each jax.Array."""
     title = f'{summary.label}: ' if summary.label else ''
-    head = ''.join(f'<th style="text-align:left">{c}</th>' for c in _LEAF_COLUMNS + ('devices',))
+    grids = any(len(leaf.devices) > 1 for leaf in summary.leaves)
+    head = ''.join(f'<th style="text-align:left">{c}</th>'
+                   for c in _LEAF_COLUMNS + (('devices',) if grids else ()))
     body = ''.join(
         '<tr>' + ''.join(f'<td>{escape(c)}</td>' for c in _leaf_cells(leaf))
-        + f'<td>{device_grid_html(leaf)}</td></tr>' for leaf in summary.leaves)
+        + (f'<td>{device_grid_html(leaf)}</td>' if grids else '') + '</tr>'
+        for leaf in summary.leaves)
     more = f'<div><i>… {summary.more} more leaves</i></div>' if summary.more else ''
     return (f'<div class="ckpt-widgets pytree-view"><b>{escape(title)}'
             f'{len(summary.leaves) + summary.more} leaves</b>'

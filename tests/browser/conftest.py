@@ -73,6 +73,9 @@ def lab(tmp_path_factory):
     settings = root / 'settings' / '@jupyterlab' / 'notebook-extension'
     settings.mkdir(parents=True)
     (settings / 'tracker.jupyterlab-settings').write_text('{"windowingMode": "none"}')
+    news = root / 'settings' / '@jupyterlab' / 'apputils-extension'
+    news.mkdir(parents=True)
+    (news / 'notification.jupyterlab-settings').write_text('{"fetchNews": "false"}')
     log = open(root / 'lab.log', 'w')
     proc = subprocess.Popen(
         [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',

@@ -15,37 +15,60 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(target, name: str) -> Path:
+    """Save a PNG of a page (what is in view) or of one element (a locator) in artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f'{name}.png'
-    page.screenshot(path=str(path), full_page=False)
+    target.screenshot(path=str(path))
     return path
 
 
-# Records every distinct text a ckpt_widgets view shows, in order, as the page changes,
-# so a test can tell that a view went through a state (e.g. 'unfinished') however briefly.
+# Records every distinct text a ckpt_widgets view shows, in order, as the page changes, so a
+# test can tell that a view went through a state (e.g. 'unfinished') however briefly. It reads
+# the nodes each mutation added, not the page after the callback: when the browser is busy,
+# several widget updates land before one callback, and only their added nodes keep each state.
 RECORDER = """
 () => {
   window.__viewStates = [];
   const seen = new Set();
-  const record = () => {
-    for (const el of document.querySelectorAll('.jp-OutputArea .ckpt-widgets')) {
-      const text = el.innerText;
-      if (!seen.has(text)) { seen.add(text); window.__viewStates.push(text); }
-    }
+  const keep = (el) => {
+    const text = el.textContent;
+    if (!seen.has(text)) { seen.add(text); window.__viewStates.push(text); }
   };
-  new MutationObserver(record).observe(document.body,
-      {subtree: true, childList: true, characterData: true});
-  record();
+  const visit = (node) => {
+    if (node.nodeType !== 1) return;
+    if (node.matches('.ckpt-widgets')) keep(node);
+    node.querySelectorAll('.ckpt-widgets').forEach(keep);
+  };
+  new MutationObserver((records) => {
+    for (const r of records) r.addedNodes.forEach(visit);
+  }).observe(document.body, {subtree: true, childList: true});
+  document.querySelectorAll('.jp-OutputArea .ckpt-widgets').forEach(keep);
 }
 """
 
 
 def open_notebook(page, lab: dict, name: str) -> None:
     """Open notebooks/<name> in JupyterLab and wait until its kernel is idle."""
-    page.goto(f"{lab['base']}/lab/tree/{name}?token={lab['token']}")
+    # A workspace of its own, reset, so that no tab of an earlier test is open beside it.
+    workspace = ''.join(c if c.isalnum() else '-' for c in name)
+    page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/{name}?reset&token={lab['token']}")
     page.wait_for_selector('.jp-Notebook .jp-Cell', timeout=60_000)
+    # On a slow start Lab may ask which kernel to use before it has read the kernel specs;
+    # the notebook names python3, which is what "Select" then confirms.
+    select = page.locator('.jp-Dialog button', has_text='Select')
+    try:
+        select.wait_for(timeout=5_000)
+        select.click()
+    except Exception:
+        pass
     wait_for_idle_kernel(page)
+
+
+def menu(page, top: str, item: str) -> None:
+    """Click a menu bar entry, then one of its items."""
+    page.locator('.lm-MenuBar-itemLabel', has_text=top).first.click()
+    page.locator('.lm-Menu-itemLabel', has_text=item).first.click()
 
 
 def wait_for_idle_kernel(page, timeout_ms: int = 60_000) -> None:
@@ -59,9 +82,12 @@ def run_all_cells(page, timeout_ms: int = 120_000) -> None:
     Lab can report an idle kernel before its websocket is ready, and then drops the
     requests: so the first cell must start within 30 s, or Run All is clicked again.
     """
+    menu(page, 'Edit', 'Clear Outputs of All Cells')
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                    .every(p => !/\\d/.test(p.innerText))""", timeout=30_000)
     for attempt in range(3):
-        page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
-        page.locator('.lm-Menu-itemLabel', has_text='Run All Cells').first.click()
+        menu(page, 'Run', 'Run All Cells')
         try:
             page.wait_for_function(
                 """() => /\\[(\\*|\\d+)\\]/.test(
