@@ -4,7 +4,7 @@ The pieces, in the order data flows through them:
 - `scan` / `steps` / `pytrees`: read the disk or a pytree into plain data (`model`);
 - `render`: that data as deterministic text and static HTML;
 - `views`: ipywidgets that show it live (`DirectoryTree`, `RetainedSteps`, `PytreeView`,
-  `Dashboard`) and `compare` for leaf-by-leaf equality;
+  `Dashboard`), `Row` to put views side by side, and `compare` for leaf-by-leaf equality;
 - `runtime`: host devices, quiet logs, per-notebook working directories, versions.
 
 >>> import ckpt_widgets as cw
@@ -13,12 +13,13 @@ True
 """
 
 from . import examples
+from .errors import error_headline
 from .runtime import (in_colab, pinned_versions, quiet_logs, show_logs, use_host_devices,
                       version_table, workdir)
-from .views import Compared, Dashboard, DirectoryTree, PytreeView, RetainedSteps, compare
+from .views import Compared, Dashboard, DirectoryTree, PytreeView, RetainedSteps, Row, compare
 
 __all__ = [
-    'examples', 'Compared', 'Dashboard', 'DirectoryTree', 'PytreeView', 'RetainedSteps', 'compare',
+    'examples', 'error_headline', 'Compared', 'Dashboard', 'DirectoryTree', 'PytreeView', 'RetainedSteps', 'Row', 'compare',
     'in_colab', 'pinned_versions', 'quiet_logs', 'show_logs', 'use_host_devices',
     'version_table', 'workdir',
 ]

@@ -311,3 +311,34 @@ def comparison_html(c: Comparison) -> str:
             f'{escape(_comparison_title(c))}</b><table style="font-family:monospace;font-size:12px">'
             f'<tr><th>path</th><th>status</th><th>{escape(c.left)}</th><th>{escape(c.right)}</th>'
             f'</tr>{body}</table></div>')
+
+
+# --- rows of views ------------------------------------------------------------------------
+
+def columns_text(texts: list[str], gap: str = '  |  ') -> str:
+    """Texts as columns, each padded to its widest line, joined by `gap`.
+
+    >>> print(columns_text(['a\\nbb', 'c']))
+    a   |  c
+    bb  |
+    """
+    blocks = [t.splitlines() or [''] for t in texts]
+    widths = [max(len(line) for line in block) for block in blocks]
+    rows = []
+    for i in range(max(len(block) for block in blocks)):
+        cells = [(block[i] if i < len(block) else '').ljust(width)
+                 for block, width in zip(blocks, widths)]
+        rows.append(gap.join(cells).rstrip())
+    return '\n'.join(rows)
+
+
+def row_html(parts: list[str]) -> str:
+    """HTML snapshots next to each other (they wrap on a narrow page)."""
+    cells = ''.join(f'<div style="flex:0 1 auto;min-width:0">{p}</div>' for p in parts)
+    return (f'<div class="ckpt-widgets row" style="display:flex;flex-wrap:wrap;gap:2em;'
+            f'align-items:flex-start">{cells}</div>')
+
+
+def preformatted(text: str) -> str:
+    """Plain text as a <pre> block."""
+    return f'<pre style="{_PRE}">{escape(text)}</pre>'

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 import ipywidgets as widgets
 
 from . import pytrees, render, scan
+from .errors import error_headline
 from .model import Comparison
 from .restore import restore_path
 from .steps import StepTracker
@@ -195,6 +196,70 @@ def compare(a: Any, b: Any, left: str = 'left', right: str = 'right') -> Compare
     return Compared(pytrees.compare(a, b, left, right))
 
 
+class Row:
+    """Views side by side: the old call's result beside its replacement's.
+
+    Live widgets sit in an HBox and the HTML snapshots in a flex row. The text (what nbval
+    compares) puts the views in columns while they fit in `ROW_WIDTH` characters, and one
+    after the other when they are wider. `refresh()` refreshes every view.
+
+    >>> class Text:
+    ...     def __init__(self, text): self.text = text
+    >>> print(Row(Text('flax\\n1 2 3 4'), Text('orbax\\n0 2 3 4')).text)
+    flax     |  orbax
+    1 2 3 4  |  0 2 3 4
+    """
+
+    ROW_WIDTH = 100
+
+    def __init__(self, *views: Any) -> None:
+        if not views:
+            raise ValueError('Row needs at least one view')
+        self.views = views
+        self.widget = widgets.HBox([_widget_of(v) for v in views],
+                                   layout=widgets.Layout(align_items='flex-start',
+                                                         grid_gap='24px'))
+
+    def refresh(self) -> Row:
+        for view in self.views:
+            if hasattr(view, 'refresh'):
+                view.refresh()
+        return self
+
+    @property
+    def text(self) -> str:
+        texts = [v.text for v in self.views]
+        columns = render.columns_text(texts)
+        if max(len(line) for line in columns.splitlines() or ['']) <= self.ROW_WIDTH:
+            return columns
+        return '\n\n'.join(texts)
+
+    @property
+    def html(self) -> str:
+        return render.row_html([_html_of(v) for v in self.views])
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = self.widget._repr_mimebundle_()
+        bundle['text/plain'] = self.text
+        bundle['text/html'] = self.html
+        return bundle
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _html_of(view: Any) -> str:
+    if hasattr(view, 'html'):
+        return view.html
+    bundle = getattr(view, '_repr_mimebundle_', None)
+    return bundle()['text/html'] if bundle else render.preformatted(view.text)
+
+
+def _widget_of(view: Any) -> widgets.Widget:
+    widget = getattr(view, 'widget', None)
+    return widget if widget is not None else widgets.HTML(_html_of(view))
+
+
 class Dashboard(View):
     """DirectoryTree, RetainedSteps and a step selector that restores the chosen step."""
 
@@ -228,8 +293,8 @@ class Dashboard(View):
                 self.restored.show(restore_path(self.steps.tracker.directory / names[step]),
                                    f'step {step}')
             except Exception as e:  # noqa: BLE001 - a damaged step is shown, not raised
-                self.restored.show(None, f'step {step} cannot be restored: {type(e).__name__}: '
-                                         f'{str(e).splitlines()[0] if str(e) else ""}')
+                self.restored.show(None, f'step {step} cannot be restored: '
+                                         f'{error_headline(e, self.steps.tracker.directory)}')
         if self.selector.value != step and step in self.selector.options:
             self.selector.value = step
         return self.refresh()

@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import orbax.checkpoint as ocp
+import pytest
 
 import ckpt_widgets as cw
 from conftest import TOY
@@ -79,3 +80,38 @@ def test_dashboard_on_legacy_msgpack_and_on_a_damaged_step(written, tmp_path):
     broken = cw.Dashboard(tmp_path).select(3)
     assert 'step 3 cannot be restored: ValueError' in broken.text
     assert 'step 9 is not on disk' in cw.Dashboard(tmp_path).select(9).text
+
+
+# --- Row: views side by side ---------------------------------------------------------------
+
+def test_row_bundle_holds_the_widgets_the_html_and_text_columns(tmp_path):
+    (tmp_path / 'a' / 'test_1').mkdir(parents=True)
+    (tmp_path / 'b' / '2').mkdir(parents=True)
+    left, right = cw.RetainedSteps(tmp_path / 'a', prefix='test_'), cw.RetainedSteps(tmp_path / 'b')
+    row = cw.Row(left, right)
+    bundle = row._repr_mimebundle_()
+    assert set(bundle) == {WIDGET, 'text/html', 'text/plain'}
+    first = bundle['text/plain'].splitlines()[0]
+    assert first.startswith('a: ') and '|  b: ' in first
+    assert left.html in bundle['text/html'] and right.html in bundle['text/html']
+    assert list(row.widget.children) == [left.widget, right.widget]
+
+
+def test_row_stacks_texts_too_wide_for_columns(tmp_path):
+    wide = [cw.RetainedSteps(tmp_path, label='x' * 60), cw.RetainedSteps(tmp_path, label='y' * 60)]
+    assert cw.Row(*wide).text == wide[0].text + '\n\n' + wide[1].text
+
+
+def test_row_refresh_refreshes_every_view_and_text_follows(tmp_path):
+    left, right = cw.RetainedSteps(tmp_path / 'l'), cw.RetainedSteps(tmp_path)
+    row = cw.Row(left, right)
+    (tmp_path / '5').mkdir()
+    assert row.refresh() is row
+    assert right.kept == (5,) and 'kept: [5]' in row.text
+
+
+def test_row_of_plain_results_uses_their_html_and_needs_a_view():
+    row = cw.Row(cw.compare([1], [1], 'a', 'b'), cw.compare([1], [2], 'a', 'b'))
+    assert 'EQUAL' in row.text and 'class="ckpt-widgets comparison"' in row.html
+    with pytest.raises(ValueError, match='at least one view'):
+        cw.Row()
