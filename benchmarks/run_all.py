@@ -44,7 +44,7 @@ def report(out: Path, quick: bool, seconds: float) -> str:
         f'# Benchmark results ({kind} run)',
         '',
         f'Produced by `python benchmarks/run_all.py{" --quick" if quick else ""}` on '
-        f"{machine['date']} in {seconds / 60:.1f} min. Numbers from a shared or busy machine are "
+        f"{machine['date']} (checkpoint runs ended), {seconds / 60:.1f} min in all. Numbers from a shared or busy machine are "
         'noisy: compare medians, and look at the spread (min-max).',
         '',
         '| machine | |',
@@ -55,7 +55,8 @@ def report(out: Path, quick: bool, seconds: float) -> str:
         f"{', model ' + disk['model'] if disk.get('model') else ''}) |",
         f"| system | {machine['platform']}, Python {machine['python']} |",
         f'| versions | {versions} |',
-        f"| load average at start | {' / '.join(map(str, machine['load_average']))} (1/5/15 min) |",
+        f"| load average | {' / '.join(map(str, machine['load_average']))} (1/5/15 min, when the "
+        'checkpoint runs ended; above the CPU count means other work competed for the cores) |',
         '',
         '## Checkpoint throughput and save() blocking time',
         '',
