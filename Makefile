@@ -59,6 +59,13 @@ refresh: $(STAMP) sync
 html: $(STAMP)
 	$(PY) tools/build_site.py site
 
+# Checkpoint throughput and blocking time against the disk, notebook and view costs.
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+bench-quick: $(STAMP)
+	$(PY) benchmarks/run_all.py --quick
+
 lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check | sort -f > requirements.lock
 
