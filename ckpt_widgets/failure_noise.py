@@ -1,0 +1,135 @@
+"""Keep what failed checkpoint reads leave behind out of later notebook cells.
+
+A restore that fails inside tensorstore (a damaged step, a wrong target shape) raises at once,
+but it can leave Orbax coroutines and asyncio tasks behind that Python reports on stderr only
+when they are garbage-collected, in whichever cell runs then, with memory addresses that
+change every run:
+
+* ``Exception ignored in: <coroutine object _read_array_index_and_device_put at 0x...>``
+  (``sys.unraisablehook``);
+* ``Task exception was never retrieved ... exception=ValueError('DATA_LOSS: ...')``
+  (the ``asyncio`` logger);
+* ``RuntimeWarning: coroutine '_read_array_index_and_device_put' was never awaited``
+  (and ``'Store._get_array_metadatas'``), a warning attributed to whatever code the garbage
+  collection happened in.
+
+When that happens is a race with tensorstore's threads (about half of the runs measured; it
+can come long after the failing cell), so collecting them at the end of the cell is not
+enough. :func:`ignore_failed_read_leftovers` drops exactly these three kinds, for the rest of
+the session, and passes everything else on.
+
+A fourth kind is printed straight to ``sys.stderr`` from a tensorstore thread a few
+milliseconds after the failure, when it hands a late result to Orbax's event loop that has
+already been closed: ``Traceback ... uvloop.loop.Loop.call_soon_threadsafe ... RuntimeError:
+Event loop is closed``. No hook sees it; :func:`swallowed` wraps the failing calls, drops
+stderr for their duration and waits briefly for those threads.
+
+The errors themselves are raised where they happen and are not affected.
+
+Example::
+
+    >>> ignore_failed_read_leftovers()
+    >>> ignore_failed_read_leftovers()  # idempotent
+    >>> with swallowed():
+    ...     pass
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import sys
+import warnings
+from typing import Any, Iterator
+
+from .corruption import _leftover_noise_swallowed
+
+# Where a leftover coroutine's code lives.
+_LIBRARY_PATH = re.compile(r'[/\\](orbax|tensorstore)[/\\]')
+# A tensorstore error names its absl status code first: "DATA_LOSS: Error reading ...".
+_TENSORSTORE_STATUS = re.compile(
+    r'^(CANCELLED|UNKNOWN|INVALID_ARGUMENT|DEADLINE_EXCEEDED|NOT_FOUND|ALREADY_EXISTS|'
+    r'PERMISSION_DENIED|RESOURCE_EXHAUSTED|FAILED_PRECONDITION|ABORTED|OUT_OF_RANGE|'
+    r'UNIMPLEMENTED|INTERNAL|UNAVAILABLE|DATA_LOSS|UNAUTHENTICATED): ')
+_NEVER_RETRIEVED = 'Task exception was never retrieved'
+# Orbax coroutines seen un-awaited after a failed read (orbax-checkpoint 0.12.8).
+_NEVER_AWAITED = (r"coroutine '(_read_array_index_and_device_put|Store\._get_array_metadatas)'"
+                  r' was never awaited')
+
+
+def is_failed_read_leftover(unraisable: Any) -> bool:
+    """True for an unraisable report about a coroutine of Orbax or tensorstore.
+
+    ``unraisable`` is what ``sys.unraisablehook`` receives.
+
+    Example::
+
+        >>> import types
+        >>> is_failed_read_leftover(types.SimpleNamespace(object=print))
+        False
+    """
+    code = getattr(getattr(unraisable, 'object', None), 'cr_code', None)
+    return code is not None and bool(_LIBRARY_PATH.search(code.co_filename))
+
+
+class _NeverRetrievedReadErrors(logging.Filter):
+    """Drops asyncio's 'Task exception was never retrieved' for tensorstore errors only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(_NEVER_RETRIEVED):
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        return not (error is not None and _TENSORSTORE_STATUS.match(str(error)))
+
+
+_FILTER = _NeverRetrievedReadErrors()
+
+
+def ignore_failed_read_leftovers() -> None:
+    """From now on, drop the stderr leftovers of failed Orbax/tensorstore reads.
+
+    Installs a ``sys.unraisablehook`` that ignores :func:`is_failed_read_leftover` reports
+    and hands every other one to the hook that was there before, a filter on the
+    ``asyncio`` logger, and warning filters for un-awaited Orbax coroutines (by name, or
+    any raised from Orbax/tensorstore code). Calling it again changes nothing.
+
+    Example::
+
+        >>> ignore_failed_read_leftovers()
+    """
+    if not getattr(sys.unraisablehook, '_ckpt_widgets_failure_noise', False):
+        previous = sys.unraisablehook
+
+        def hook(unraisable: Any) -> None:
+            if not is_failed_read_leftover(unraisable):
+                previous(unraisable)
+
+        hook._ckpt_widgets_failure_noise = True  # type: ignore[attr-defined]
+        sys.unraisablehook = hook
+    asyncio_logger = logging.getLogger('asyncio')
+    if _FILTER not in asyncio_logger.filters:
+        asyncio_logger.addFilter(_FILTER)
+    # filterwarnings moves an identical filter to the front instead of adding it twice.
+    warnings.filterwarnings('ignore', message=_NEVER_AWAITED, category=RuntimeWarning)
+    warnings.filterwarnings('ignore', message="coroutine '.*' was never awaited",
+                            category=RuntimeWarning, module=r'(orbax|tensorstore)\.')
+
+
+@contextlib.contextmanager
+def swallowed() -> Iterator[None]:
+    """Run restores that may fail; drop what they print to stderr meanwhile and just after.
+
+    Silences ``sys.stderr``, fd 2, warnings and the ``asyncio`` logger inside the block, then
+    waits about 0.2 s and garbage-collects so that late prints from tensorstore threads land
+    here too (the same as :func:`ckpt_widgets.corruption.restore_outcomes` does).
+    Exceptions raised in the block propagate unchanged.
+
+    Example::
+
+        >>> import sys
+        >>> with swallowed():
+        ...     print('lost', file=sys.stderr)
+    """
+    with _leftover_noise_swallowed():
+        yield
