@@ -10,7 +10,7 @@ LAB_PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup lab test test-unit test-notebooks test-browser chromium sync refresh lock html bench bench-quick clean
+.PHONY: setup lab test test-unit test-notebooks test-browser chromium sync refresh lock html colab-links bench bench-quick clean
 
 setup: $(STAMP)
 
@@ -65,6 +65,11 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) benchmarks/run_all.py --quick
+
+# After changing [tool.orbax-migration-lab] in pyproject.toml: every Colab badge and install cell.
+colab-links: $(STAMP)
+	$(PY) tools/colab_links.py
+	$(VENV)/bin/jupytext --sync md_sources/*.md
 
 lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check | sort -f > requirements.lock

@@ -31,19 +31,15 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
-import io
 import json
 import logging
 import os
 import pathlib
-import sys
-import tempfile
-import time
 import warnings
 from typing import Any, Callable
+
+from . import failure_noise
 
 logging.getLogger('absl').setLevel(logging.ERROR)
 
@@ -282,34 +278,6 @@ def _attempt(api: str, fn: Callable[[], Any]) -> RestoreOutcome:
   return RestoreOutcome(api, True, value=value)
 
 
-@contextlib.contextmanager
-def _leftover_noise_swallowed():
-  """Swallows what failed tensorstore reads print later from other threads.
-
-  A failed read leaves un-awaited coroutines and 'Event loop is closed'
-  tracebacks that appear on stderr (fd 2 or sys.stderr) at garbage
-  collection, in whatever cell runs next; a checked notebook cannot have that.
-  """
-  asyncio_logger = logging.getLogger('asyncio')
-  old_level = asyncio_logger.level
-  asyncio_logger.setLevel(logging.CRITICAL)
-  sys.stderr.flush()
-  saved_fd = os.dup(2)
-  with tempfile.TemporaryFile() as sink, contextlib.redirect_stderr(io.StringIO()):
-    os.dup2(sink.fileno(), 2)
-    try:
-      with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        yield
-        gc.collect()
-        time.sleep(0.2)  # the tracebacks come from tensorstore's threads
-        gc.collect()
-    finally:
-      os.dup2(saved_fd, 2)
-      os.close(saved_fd)
-      asyncio_logger.setLevel(old_level)
-
-
 def restore_outcomes(
     directory: str | os.PathLike, step: int, target: Any = None
 ) -> list[RestoreOutcome]:
@@ -351,7 +319,7 @@ def restore_outcomes(
       ('flax restore_checkpoint(step/default)',
        lambda: flax_checkpoints.restore_checkpoint(step_dir / 'default', None)),
   ]
-  with _leftover_noise_swallowed():
+  with failure_noise.swallowed():
     outcomes = [_attempt(api, fn) for api, fn in attempts]
   # Temp dir names change run to run; a checked notebook output must not.
   return [

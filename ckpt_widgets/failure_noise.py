@@ -37,13 +37,17 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import gc
+import io
 import logging
+import os
 import re
 import sys
+import tempfile
+import time
 import warnings
 from typing import Any, Iterator
 
-from .corruption import _leftover_noise_swallowed
 
 # Where a leftover coroutine's code lives.
 _LIBRARY_PATH = re.compile(r'[/\\](orbax|tensorstore)[/\\]')
@@ -131,5 +135,21 @@ def swallowed() -> Iterator[None]:
         >>> with swallowed():
         ...     print('lost', file=sys.stderr)
     """
-    with _leftover_noise_swallowed():
-        yield
+    asyncio_logger = logging.getLogger('asyncio')
+    old_level = asyncio_logger.level
+    asyncio_logger.setLevel(logging.CRITICAL)
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile() as sink, contextlib.redirect_stderr(io.StringIO()):
+        os.dup2(sink.fileno(), 2)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                yield
+                gc.collect()
+                time.sleep(0.2)  # the tracebacks come from tensorstore's threads
+                gc.collect()
+        finally:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            asyncio_logger.setLevel(old_level)

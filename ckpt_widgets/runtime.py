@@ -53,10 +53,14 @@ def quiet_logs() -> None:
     Orbax logs through absl, which forwards to Python's `logging` logger 'absl' until absl's
     own handler is installed. Even its errors are silenced: they come from background threads
     with tracebacks, at moments that vary run to run, and Orbax raises the same error in the
-    thread that called it. `show_logs` shows a block's records, one line each.
+    thread that called it. For the same reason the leftovers of failed reads (un-awaited
+    coroutines, unretrieved task errors, reported at garbage collection) are dropped: see
+    `failure_noise`. `show_logs` shows a block's records, one line each.
     """
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
     logging.getLogger('absl').setLevel(logging.CRITICAL)
+    from .failure_noise import ignore_failed_read_leftovers
+    ignore_failed_read_leftovers()  # what failed reads print when garbage-collected, later
     try:
         from absl import logging as absl_logging
         absl_logging.set_verbosity(absl_logging.FATAL)

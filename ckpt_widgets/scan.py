@@ -24,7 +24,7 @@ def scan_directory(path: str | os.PathLike, *, limit: int = DEFAULT_LIMIT,
     step order, so the newest stay visible) and count the rest in `Entry.more`. `expand`
     says which step folders are listed file by file: 'latest' (the newest finished step of
     each folder, and every unfinished one), 'all' or 'none'; the others become one line
-    naming their items.
+    naming their items (an unfinished step, one line saying so).
 
     >>> import tempfile; scan_directory(tempfile.mkdtemp()).root.children
     ()
@@ -187,6 +187,9 @@ def _folder_entry(entry: os.DirEntry, context: str, limit: int, expand: str) -> 
     step = layout.step_of(name)
     if context == 'container' and step is not None:
         if layout.is_tmp_name(name):
+            if expand == 'none':
+                return Entry(name=name, kind='dir', role='unfinished step', step=step,
+                             note='save not committed')
             return _scan_folder(path, name, 'step', limit, 'all', role='unfinished step',
                                 step=step, note='save not committed')
         if expand != 'all':

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 import ipywidgets as widgets
 
-from . import pytrees, render, scan
+from . import failure_noise, pytrees, render, scan
 from .errors import error_headline
 from .model import Comparison
 from .restore import restore_path
@@ -290,8 +290,9 @@ class Dashboard(View):
             self.restored.show(None, f'step {step} is not on disk')
         else:
             try:
-                self.restored.show(restore_path(self.steps.tracker.directory / names[step]),
-                                   f'step {step}')
+                with failure_noise.swallowed():  # a damaged step's read prints later, elsewhere
+                    tree = restore_path(self.steps.tracker.directory / names[step])
+                self.restored.show(tree, f'step {step}')
             except Exception as e:  # noqa: BLE001 - a damaged step is shown, not raised
                 self.restored.show(None, f'step {step} cannot be restored: '
                                          f'{error_headline(e, self.steps.tracker.directory)}')

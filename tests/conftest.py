@@ -1,6 +1,5 @@
 """Shared fixtures: real checkpoint directories written by Orbax and Flax in the test."""
 
-import logging
 import os
 
 # Tests run with 8 host devices, like the notebooks; this must happen before JAX starts.

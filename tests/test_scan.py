@@ -132,3 +132,12 @@ def test_views_never_write(written):
         cw.RetainedSteps(written / name).refresh()
         cw.Dashboard(written / name).select(cw.RetainedSteps(written / name).kept[-1])
     assert tree_state(written) == before
+
+
+def test_expand_none_keeps_unfinished_steps_to_one_line(tmp_path):
+    (tmp_path / '3' / 'default').mkdir(parents=True)
+    (tmp_path / '4.orbax-checkpoint-tmp' / 'default').mkdir(parents=True)
+    assert cw.DirectoryTree(tmp_path, expand='none').text.splitlines()[1:] == [
+        '├── 3/  [step; items: default]',
+        '└── 4.orbax-checkpoint-tmp/  [unfinished step; save not committed]',
+    ]

@@ -4,7 +4,6 @@ Each test opens a scratch copy of a notebook, runs all cells in the kernel, and 
 live widgets (not the stored snapshots: Run All clears those first).
 """
 
-import pytest
 
 from lab_support import RECORDER, errors_in_outputs, open_notebook, run_all_cells, screenshot
 
