@@ -77,6 +77,27 @@ def is_failed_read_leftover(unraisable: Any) -> bool:
     return code is not None and bool(_LIBRARY_PATH.search(code.co_filename))
 
 
+def is_closed_loop_callback(error: BaseException | None, tb: Any) -> bool:
+    """True for 'Event loop is closed' raised inside uvloop's call_soon_threadsafe.
+
+    A tensorstore thread finishing a failed read hands its result to an event loop Orbax
+    already closed; the error goes to `sys.unraisablehook`, which prints it into whatever
+    cell runs at that moment.
+
+    Example::
+
+        >>> is_closed_loop_callback(RuntimeError('Event loop is closed'), None)
+        False
+    """
+    if not isinstance(error, RuntimeError) or str(error) != 'Event loop is closed':
+        return False
+    while tb is not None:
+        if 'uvloop' in tb.tb_frame.f_code.co_filename or tb.tb_frame.f_code.co_name == 'call_soon_threadsafe':
+            return True
+        tb = tb.tb_next
+    return False
+
+
 class _NeverRetrievedReadErrors(logging.Filter):
     """Drops asyncio's 'Task exception was never retrieved' for tensorstore errors only."""
 
@@ -94,7 +115,8 @@ def ignore_failed_read_leftovers() -> None:
     """From now on, drop the stderr leftovers of failed Orbax/tensorstore reads.
 
     Installs a ``sys.unraisablehook`` that ignores :func:`is_failed_read_leftover` reports
-    and hands every other one to the hook that was there before, a filter on the
+    or :func:`is_closed_loop_callback` reports and hands every other one to the hook that
+    was there before, a filter on the
     ``asyncio`` logger, and warning filters for un-awaited Orbax coroutines (by name, or
     any raised from Orbax/tensorstore code). Calling it again changes nothing.
 
@@ -106,7 +128,9 @@ def ignore_failed_read_leftovers() -> None:
         previous = sys.unraisablehook
 
         def hook(unraisable: Any) -> None:
-            if not is_failed_read_leftover(unraisable):
+            if not (is_failed_read_leftover(unraisable) or is_closed_loop_callback(
+                    getattr(unraisable, 'exc_value', None),
+                    getattr(unraisable, 'exc_traceback', None))):
                 previous(unraisable)
 
         hook._ckpt_widgets_failure_noise = True  # type: ignore[attr-defined]

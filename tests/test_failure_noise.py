@@ -125,3 +125,26 @@ def test_swallowed_lets_exceptions_through():
   with pytest.raises(KeyError, match='boom'):
     with failure_noise.swallowed():
       raise KeyError('boom')
+
+
+
+def _unraisable_from(function):
+  try:
+    function()
+  except RuntimeError as e:
+    return types.SimpleNamespace(exc_type=RuntimeError, exc_value=e, err_msg=None,
+                                 exc_traceback=e.__traceback__, object=None)
+
+
+def test_closed_loop_callbacks_are_dropped_and_other_errors_passed_on(hooks):
+  def call_soon_threadsafe():  # where uvloop/asyncio raise it for tensorstore's callback
+    raise RuntimeError('Event loop is closed')
+
+  def elsewhere():
+    raise RuntimeError('Event loop is closed')
+
+  sys.unraisablehook(_unraisable_from(call_soon_threadsafe))
+  assert hooks == []
+  report = _unraisable_from(elsewhere)
+  sys.unraisablehook(report)
+  assert hooks == [report]
