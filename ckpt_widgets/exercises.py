@@ -383,6 +383,18 @@ def _forgot_wait_hint(tmp: str) -> str:
             '(call wait_until_finished() or use `with`)')
 
 
+def _restore_hints(path: Path, step: int, expected: Any, root: Path) -> list[str]:
+    """[] when the step at `path` restores to `expected` (what Flax restored), else the hint."""
+    try:
+        restored = _restore_step(path)
+    except Exception as e:  # noqa: BLE001 - the learner's checkpoint may be anything
+        return [f'step {step} does not restore: {error_headline(e, root)}']
+    if compare(expected, restored).equal:
+        return []
+    return [f'step {step} does not restore to what Flax restores: '
+            + _first_difference(expected, restored, 'Flax', 'yours')]
+
+
 def _first_difference(a: Any, b: Any, left: str, right: str) -> str:
     d = compare(a, b, left, right).differences[0]
     shown = f' ({d.left} vs {d.right})' if d.left and d.right and d.status != 'container differs' else ''
@@ -517,14 +529,7 @@ def check_training_loop(fn: Callable) -> Verdict:
         why = ("Orbax adds the underscore, use step_prefix='test'" if '__' in yours_name
                else "use step_prefix='test' (Orbax adds the underscore)")
         hints.append(f'your step folders are named {yours_name}; Flax names them {theirs}: {why}')
-    try:
-        restored = _restore_step(directory / names[-1])
-    except Exception as e:
-        hints.append(f'step {kept[-1]} does not restore: {error_headline(e, root)}')
-    else:
-        if not compare(legacy['restored'], restored).equal:
-            hints.append(f'step {kept[-1]} does not restore to what Flax restores: '
-                         + _first_difference(legacy['restored'], restored, 'Flax', 'yours'))
+    hints += _restore_hints(directory / names[-1], kept[-1], legacy['restored'], root)
     if hints:
         return _failed(title, hints)
     return Verdict(title, 'passed',
@@ -759,14 +764,7 @@ def check_async_save(fn: Callable) -> Verdict:
                      f'{_steps_text(legacy["kept"])}: keep=2 keeps the newest 2 '
                      '(preservation_policy=LatestN(2), or max_to_keep=2)')
     if steps:
-        try:
-            restored = _restore_step(root / steps[-1].name)
-        except Exception as e:
-            hints.append(f'step {kept[-1]} does not restore: {error_headline(e, root)}')
-        else:
-            if not compare(legacy['restored'], restored).equal:
-                hints.append(f'step {kept[-1]} does not restore to what Flax restores: '
-                             + _first_difference(legacy['restored'], restored, 'Flax', 'yours'))
+        hints += _restore_hints(root / steps[-1].name, kept[-1], legacy['restored'], root)
     if hints:
         return _failed(title, hints)
     flax_line = ("Flax's save_checkpoint(async_manager=AsyncManager()) blocked the loop while "

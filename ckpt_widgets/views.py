@@ -22,11 +22,27 @@ from .restore import restore_path
 from .steps import StepTracker
 
 
-class View:
+class Shown:
+    """Displays as its live widget (when it has one), its HTML snapshot and its text."""
+
+    widget: widgets.Widget | None = None
+    text = html = ''
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = self.widget._repr_mimebundle_() if self.widget is not None else {}
+        bundle['text/plain'] = self.text
+        bundle['text/html'] = self.html
+        return bundle
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class View(Shown):
     """Base of the live views: `refresh()` rescans and updates the widget in place."""
 
     def __init__(self) -> None:
-        if not hasattr(self, 'widget'):
+        if self.widget is None:
             self.widget = widgets.HTML()
         self.text = self.html = ''
         self.model: Any = None
@@ -76,15 +92,6 @@ class View:
             stop.set()
             thread.join()
             self.refresh()
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = self.widget._repr_mimebundle_()
-        bundle['text/plain'] = self.text
-        bundle['text/html'] = self.html
-        return bundle
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 class DirectoryTree(View):
@@ -162,12 +169,13 @@ class PytreeView(View):
         return render.pytree_text(model), render.pytree_html(model)
 
 
-class Compared:
+class Compared(Shown):
     """The result of `compare`: `.equal`, `.differences`, and a table when displayed."""
 
     def __init__(self, comparison: Comparison) -> None:
         self.comparison = comparison
         self.text = render.comparison_text(comparison)
+        self.html = render.comparison_html(comparison)
 
     @property
     def equal(self) -> bool:
@@ -176,12 +184,6 @@ class Compared:
     @property
     def differences(self):
         return self.comparison.differences
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {'text/plain': self.text, 'text/html': render.comparison_html(self.comparison)}
-
-    def __repr__(self) -> str:
-        return self.text
 
     def __bool__(self) -> bool:
         return self.equal
@@ -196,7 +198,7 @@ def compare(a: Any, b: Any, left: str = 'left', right: str = 'right') -> Compare
     return Compared(pytrees.compare(a, b, left, right))
 
 
-class Row:
+class Row(Shown):
     """Views side by side: the old call's result beside its replacement's.
 
     Live widgets sit in an HBox and the HTML snapshots in a flex row. The text (what nbval
@@ -238,21 +240,9 @@ class Row:
     def html(self) -> str:
         return render.row_html([_html_of(v) for v in self.views])
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = self.widget._repr_mimebundle_()
-        bundle['text/plain'] = self.text
-        bundle['text/html'] = self.html
-        return bundle
-
-    def __repr__(self) -> str:
-        return self.text
-
 
 def _html_of(view: Any) -> str:
-    if hasattr(view, 'html'):
-        return view.html
-    bundle = getattr(view, '_repr_mimebundle_', None)
-    return bundle()['text/html'] if bundle else render.preformatted(view.text)
+    return view.html if hasattr(view, 'html') else render.preformatted(view.text)
 
 
 def _widget_of(view: Any) -> widgets.Widget:

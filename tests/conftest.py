@@ -1,6 +1,8 @@
 """Shared fixtures: real checkpoint directories written by Orbax and Flax in the test."""
 
+import contextlib
 import os
+import warnings
 
 # Tests run with 8 host devices, like the notebooks; this must happen before JAX starts.
 os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=8')
@@ -35,21 +37,23 @@ def written(tmp_path_factory):
             ckptr.save(step, {'w': np.arange(4.0)})
     for step in range(3):
         checkpoints.save_checkpoint(root / 'flax_orbax', TOY, step=step, keep=2)
-    with flax_msgpack():
+    with flax_backend(msgpack=True):
         for step in (0, 100, 200):
             checkpoints.save_checkpoint(root / 'flax_msgpack', TOY, step=step, keep=5)
     return root
 
 
-class flax_msgpack:
-    """Context manager: Flax's legacy msgpack backend instead of its Orbax default."""
-
-    def __enter__(self):
-        self.old = flax.config.flax_use_orbax_checkpointing
-        flax.config.update('flax_use_orbax_checkpointing', False)
-
-    def __exit__(self, *exc):
-        flax.config.update('flax_use_orbax_checkpointing', self.old)
+@contextlib.contextmanager
+def flax_backend(msgpack: bool = True):
+    """Flax's legacy msgpack writer (msgpack=True) or its Orbax default, restored afterwards."""
+    previous = flax.config.flax_use_orbax_checkpointing
+    flax.config.update('flax_use_orbax_checkpointing', not msgpack)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', DeprecationWarning)
+            yield
+    finally:
+        flax.config.update('flax_use_orbax_checkpointing', previous)
 
 
 def tree_state(root) -> dict:

@@ -1,15 +1,12 @@
 """convert_legacy / python -m ckpt_widgets.convert against checkpoints written by real Flax."""
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import subprocess
 import sys
-import warnings
 
-import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -46,16 +43,7 @@ def state():
   return state.apply_gradients(grads=grads)  # step=1, non-zero Adam moments.
 
 
-@contextlib.contextmanager
-def flax_backend(msgpack):
-  previous = flax.config.flax_use_orbax_checkpointing
-  flax.config.update('flax_use_orbax_checkpointing', not msgpack)
-  try:
-    with warnings.catch_warnings():
-      warnings.simplefilter('ignore', DeprecationWarning)
-      yield
-  finally:
-    flax.config.update('flax_use_orbax_checkpointing', previous)
+from conftest import flax_backend  # noqa: E402
 
 
 def write_flax_run(directory, state, *, msgpack):

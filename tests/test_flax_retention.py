@@ -4,7 +4,6 @@ import contextlib
 import logging
 import os
 import shutil
-import warnings
 
 import flax
 import hypothesis
@@ -22,22 +21,12 @@ logging.getLogger('absl').setLevel(logging.ERROR)
 TINY_TREE = {'w': np.arange(3, dtype=np.float32)}
 
 
-@contextlib.contextmanager
-def flax_msgpack_backend():
-  """The legacy msgpack writer: one small file per step, far faster than Orbax dirs."""
-  previous = flax.config.flax_use_orbax_checkpointing
-  flax.config.update('flax_use_orbax_checkpointing', False)
-  try:
-    with warnings.catch_warnings():
-      warnings.simplefilter('ignore', DeprecationWarning)
-      yield
-  finally:
-    flax.config.update('flax_use_orbax_checkpointing', previous)
+from conftest import flax_backend  # noqa: E402
 
 
 def steps_left_by_flax(directory, steps, keep, n, *, msgpack=True):
   """Runs the real flax save_checkpoint for each step; returns steps on disk."""
-  backend = flax_msgpack_backend() if msgpack else contextlib.nullcontext()
+  backend = flax_backend(msgpack=True) if msgpack else contextlib.nullcontext()
   with backend:
     for step in steps:
       flax_checkpoints.save_checkpoint(
