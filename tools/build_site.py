@@ -5,7 +5,8 @@
 Each notebook becomes OUT/NN_name.html (nbconvert's 'lab' template, CSS inlined); OUT/index.html
 lists them with their titles. The views' outputs are stored as text/html snapshots (the live
 widget state is stripped by tools/refresh_notebooks.py), so they show without JavaScript.
-Nothing is loaded from a CDN: MathJax and require.js are left out (no notebook needs them).
+Nothing is loaded from the network: MathJax and require.js are left out (no notebook needs
+them) and remote images (the Colab badge) become their alt text.
 """
 
 from __future__ import annotations
@@ -62,8 +63,15 @@ def build(out: Path) -> list[Path]:
 
 
 def _offline(body: str) -> str:
-    """Drop the <script src=""> tags left by the emptied CDN URLs."""
-    return re.sub(r'<script src="">\s*</script>', '', body)
+    """No request leaves the page: drop the emptied CDN script tags, and show remote images
+    (the Colab badge) as their alt text; the link around them still works online."""
+    body = re.sub(r'<script src="">\s*</script>', '', body)
+    return re.sub(r'<img\b[^>]*\bsrc="https?://[^"]*"[^>]*>', _alt_text, body)
+
+
+def _alt_text(match: re.Match) -> str:
+    alt = re.search(r'\balt="([^"]*)"', match.group(0))
+    return alt.group(1) if alt else ''
 
 
 def main(argv: list[str]) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +50,20 @@ RECORDER = """
 """
 
 
+def shut_down_kernels(lab: dict) -> None:
+    """Stop every kernel the server runs, so that earlier tests' kernels leave the CPU alone."""
+    def call(method: str, path: str):
+        request = urllib.request.Request(f"{lab['base']}{path}?token={lab['token']}", method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read()
+
+    for kernel in json.loads(call('GET', '/api/kernels')):
+        call('DELETE', f"/api/kernels/{kernel['id']}")
+
+
 def open_notebook(page, lab: dict, name: str) -> None:
-    """Open notebooks/<name> in JupyterLab and wait until its kernel is idle."""
+    """Open notebooks/<name> in JupyterLab (no other kernel running) and wait until idle."""
+    shut_down_kernels(lab)
     # A workspace of its own, reset, so that no tab of an earlier test is open beside it.
     workspace = ''.join(c if c.isalnum() else '-' for c in name)
     page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/{name}?reset&token={lab['token']}")
@@ -100,9 +114,12 @@ def run_all_cells(page, timeout_ms: int = 120_000) -> None:
                 raise
     try:
         _wait_all_prompts_numbered(page, timeout_ms)
-    except Exception:
+    except Exception as e:
         screenshot(page, 'failed-run-all')
-        raise
+        # Run All stops at a failing cell: say which error, not only that it timed out.
+        errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+                              ).all_inner_texts()
+        raise AssertionError(f'not every cell ran; errors shown: {errors[-3:]}') from e
     wait_for_idle_kernel(page, timeout_ms)
 
 
