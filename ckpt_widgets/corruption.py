@@ -68,6 +68,13 @@ def _existing_step_dir(step_dir: str | os.PathLike) -> pathlib.Path:
   return step_dir
 
 
+def _largest_data_file(step_dir: str | os.PathLike) -> pathlib.Path:
+  files = _data_files(_existing_step_dir(step_dir))
+  if not files:
+    raise FileNotFoundError(f'no data files under a d/ folder in {step_dir}')
+  return files[0]
+
+
 def _data_files(step_dir: pathlib.Path) -> list[pathlib.Path]:
   """Files under any ``d/``, largest first (the array data, not tree nodes)."""
   files = [p for p in step_dir.rglob('*') if p.is_file() and p.parent.name == 'd']
@@ -82,10 +89,7 @@ def truncate_data_file(step_dir: str | os.PathLike) -> pathlib.Path:
       >>> truncate_data_file('/tmp/ckpt/1').parent.name
       'd'
   """
-  files = _data_files(_existing_step_dir(step_dir))
-  if not files:
-    raise FileNotFoundError(f'no data files under a d/ folder in {step_dir}')
-  target = files[0]
+  target = _largest_data_file(step_dir)
   os.truncate(target, target.stat().st_size // 2)
   return target
 
@@ -98,10 +102,7 @@ def flip_data_bytes(step_dir: str | os.PathLike, count: int = 64) -> pathlib.Pat
       >>> flip_data_bytes('/tmp/ckpt/1').parent.name
       'd'
   """
-  files = _data_files(_existing_step_dir(step_dir))
-  if not files:
-    raise FileNotFoundError(f'no data files under a d/ folder in {step_dir}')
-  target = files[0]
+  target = _largest_data_file(step_dir)
   data = bytearray(target.read_bytes())
   middle = len(data) // 2
   for i in range(middle, min(middle + count, len(data))):

@@ -245,6 +245,15 @@ EXIT_HANG_NOTE = ('note: this failed save left an Orbax thread waiting (the exit
                   'notebook 09): a script would not exit now; restart this kernel when done (see 13)')
 
 
+def _error_or_unwaited(title: str, run: _Run, root: Path, unfinished: list[str]) -> Verdict | None:
+    """The verdict when the learner's code raised or left a save unfinished, else None."""
+    if run.error is not None:
+        return _error_verdict(title, run, root)
+    if unfinished:
+        return _failed(title, [_forgot_wait_hint(unfinished[-1])])
+    return None
+
+
 def _error_verdict(title: str, run: _Run, root: Path, hint: str | None = None) -> Verdict:
     details = (EXIT_HANG_NOTE,) if run.left_a_waiting_thread() else ()
     return _failed(title, [hint or _error_hint(run.error, root)], details)
@@ -499,10 +508,9 @@ def check_training_loop(fn: Callable) -> Verdict:
         run = _run(fn, LOOP_DIR, _loop_tree(), list(LOOP_STEPS))
         unfinished = _tmp_names(root)
         _settle(root, unwaited=bool(unfinished) or run.error is not None)
-    if run.error is not None:
-        return _error_verdict(title, run, root)
-    if unfinished:
-        return _failed(title, [_forgot_wait_hint(unfinished[-1])])
+    early = _error_or_unwaited(title, run, root, unfinished)
+    if early is not None:
+        return early
     directory = root / LOOP_DIR
     steps = _finished_steps(directory)
     if not steps:
@@ -808,10 +816,9 @@ def check_single_array(fn: Callable) -> Verdict:
         run = _run(fn, root, _single_array())
         unfinished = _tmp_names(root)
         _settle(root, unwaited=bool(unfinished) or run.error is not None)
-    if run.error is not None:
-        return _error_verdict(title, run, root)
-    if unfinished:
-        return _failed(title, [_forgot_wait_hint(unfinished[-1])])
+    early = _error_or_unwaited(title, run, root, unfinished)
+    if early is not None:
+        return early
     if not any(root.iterdir()):
         return _failed(title, ['nothing was saved under ckpt_dir: save the array there'])
     result = run.result
