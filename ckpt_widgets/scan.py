@@ -31,7 +31,7 @@ def scan_directory(path: str | os.PathLike, *, limit: int = DEFAULT_LIMIT,
     """
     path = Path(path)
     label = path.name or str(path)
-    problem = _problem_with(path)
+    problem = path_problem(path)
     if problem:
         return DirectorySnapshot(label=label, root=None, problem=problem)
     if expand not in ('latest', 'all', 'none'):
@@ -51,7 +51,7 @@ def list_steps(path: str | os.PathLike, prefix: str | None = None) -> tuple[str,
     ('empty', [])
     """
     path = Path(path)
-    problem = _problem_with(path)
+    problem = path_problem(path)
     if problem:
         raise FileNotFoundError(f'{path}: {problem}') if 'exist' in problem else NotADirectoryError(
             f'{path}: {problem}')
@@ -105,7 +105,8 @@ def _layout_name(path: Path, steps: list[StepState], kinds: set[str]) -> str:
     return 'orbax'
 
 
-def _problem_with(path: Path) -> str | None:
+def path_problem(path: Path) -> str | None:
+    """Why `path` cannot be scanned as a directory ('does not exist', ...), or None."""
     if path.is_symlink() and not path.exists():
         return 'is a broken symlink'
     if not path.exists():

@@ -130,10 +130,13 @@ class StepTracker:
 
     def timeline(self) -> StepTimeline:
         """Scan now and return every step seen so far, with its status and reason."""
-        try:
-            layout, on_disk = scan.list_steps(self.directory, prefix=self.prefix)
-        except OSError as e:
-            problem = str(e).split(': ', 1)[-1] if ': ' in str(e) else str(e)
+        problem = scan.path_problem(self.directory)
+        if problem is None:
+            try:
+                layout, on_disk = scan.list_steps(self.directory, prefix=self.prefix)
+            except OSError as e:  # e.g. unreadable, or removed between the check and the scan
+                problem = f'cannot be read: {e.strerror or e}'
+        if problem:
             return StepTimeline(label=self.label, layout='', steps=(), problem=problem)
         on_disk = [self._checked(s) for s in on_disk]
         kept = [s.step for s in on_disk if s.status == 'kept']

@@ -293,7 +293,7 @@ class Dashboard(View):
     def _build(self):
         self.tree.refresh()
         self.steps.refresh()
-        options = [s for s in self.steps.kept]
+        options = list(self.steps.kept)
         if list(self.selector.options) != options:
             self.selector.options = options
             self.selector.value = self.selected if self.selected in options else None
