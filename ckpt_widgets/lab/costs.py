@@ -27,9 +27,10 @@ import os
 import shutil
 import statistics
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable
+
+from ckpt_widgets.runtime import flax_msgpack_writer
 
 MB = 10**6  # sizes and MB/s here are decimal megabytes
 
@@ -147,38 +148,18 @@ class _Method:
 
 class _FlaxMsgpack(_Method):
     def save(self, path, tree):
-        import flax
         from flax.training import checkpoints
-        with _legacy_flax(flax):
+        with flax_msgpack_writer(hide_deprecation=True):
             checkpoints.save_checkpoint(path, tree, step=0)
 
     def restore(self, path, abstract):
-        import flax
         import jax
         from flax.training import checkpoints
-        with _legacy_flax(flax):
+        with flax_msgpack_writer(hide_deprecation=True):
             restored = checkpoints.restore_checkpoint(path, target=None)
         # msgpack gives numpy arrays back; a training loop needs them on its devices again.
         shardings = jax.tree.map(lambda a: a.sharding, abstract)
         return jax.block_until_ready(jax.device_put(restored, shardings))
-
-
-class _legacy_flax:
-    """Flax's msgpack backend for the duration of a block, without its deprecation warning."""
-
-    def __init__(self, flax):
-        self.flax = flax
-
-    def __enter__(self):
-        self.old = self.flax.config.flax_use_orbax_checkpointing
-        self.flax.config.update('flax_use_orbax_checkpointing', False)
-        self.warnings = warnings.catch_warnings()
-        self.warnings.__enter__()
-        warnings.simplefilter('ignore', DeprecationWarning)
-
-    def __exit__(self, *exc):
-        self.warnings.__exit__(*exc)
-        self.flax.config.update('flax_use_orbax_checkpointing', self.old)
 
 
 class _OrbaxCheckpointer(_Method):
