@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from ckpt_widgets.pytrees import trees_equal
 from ckpt_widgets.runtime import flax_msgpack_writer
 
 MB = 10**6  # sizes and MB/s here are decimal megabytes
@@ -266,7 +267,6 @@ def measure(method: str, tree: Any, directory: str | os.PathLike, repeats: int =
     >>> # measure('orbax_async', float32_tree(8), '/tmp/x', repeats=3)['blocked_s']
     """
     import jax
-    import numpy as np
 
     if method not in METHODS:
         raise ValueError(f'unknown method {method!r}; choose one of {sorted(METHODS)}')
@@ -294,9 +294,10 @@ def measure(method: str, tree: Any, directory: str | os.PathLike, repeats: int =
             restored = jax.block_until_ready(runner.restore(path, abstract))
             restored_s = time.perf_counter() - start
             if check and i == 0:
-                for a, b in zip(jax.tree.leaves(tree), jax.tree.leaves(restored), strict=True):
-                    if not (np.array_equal(np.asarray(a), np.asarray(b)) and a.sharding == b.sharding):
-                        raise AssertionError(f'{method}: restored tree differs from the saved one')
+                same_shardings = all(a.sharding == b.sharding for a, b in zip(
+                    jax.tree.leaves(tree), jax.tree.leaves(restored), strict=True))
+                if not (trees_equal(tree, restored) and same_shardings):
+                    raise AssertionError(f'{method}: restored tree differs from the saved one')
             del restored
             shutil.rmtree(path)
             if i >= 0:
