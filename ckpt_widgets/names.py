@@ -24,6 +24,9 @@ PYTREE_METADATA_FILE = _format.PYTREE_METADATA_FILE  # '_METADATA'
 OCDBT_MANIFEST_FILE = _format.OCDBT_MANIFEST_FILE  # 'manifest.ocdbt'
 STEP_METADATA_FILE = '_CHECKPOINT_METADATA'
 FLAX_DEFAULT_PREFIX = 'checkpoint_'
+# Written by ckpt_widgets.migrate.convert next to the converted steps; not a step itself.
+CONVERSION_LEDGER_FILE = 'flax_conversion.json'
+PROCESS_DIR_GLOB = 'ocdbt.process_*'  # per-process OCDBT folders of a multi-process save
 
 # Roles of well-known names inside a checkpoint.
 FILE_ROLES = {
@@ -35,7 +38,7 @@ FILE_ROLES = {
     '_strings.json': 'string leaves',
     'descriptor.pbtxt': 'descriptor',
     '_ROOT_METADATA': 'root metadata',
-    'flax_conversion.json': 'conversion record',
+    CONVERSION_LEDGER_FILE: 'conversion record',
     '.zarray': 'zarr array metadata',
 }
 DIR_ROLES = {
@@ -47,7 +50,7 @@ DIR_ROLES = {
 # _CHECKPOINT_METADATA holds timestamps, the OCDBT files depend on how writes were batched,
 # and ckpt_widgets.migrate.convert's record holds the absolute source path.
 VOLATILE_FILES = frozenset({COMMIT_SUCCESS_FILE, STEP_METADATA_FILE, OCDBT_MANIFEST_FILE,
-                            'flax_conversion.json'})
+                            CONVERSION_LEDGER_FILE})
 # Folders whose contents are random names whose count varies: shown as one line.
 COLLAPSED_DIRS = frozenset({'d'})
 

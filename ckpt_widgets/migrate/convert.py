@@ -42,6 +42,7 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 
+from ckpt_widgets import names
 from ckpt_widgets.migrate.legacy import (
   CONVERSION_LEDGER,
   ORBAX_MANAGER,
@@ -53,6 +54,7 @@ from ckpt_widgets.migrate.legacy import (
   read_flax_state_dict,
 )
 from ckpt_widgets.pytrees import leaves_equal
+from ckpt_widgets.render import human_size
 
 __all__ = [
     'ConversionReport',
@@ -124,7 +126,7 @@ class ConversionReport:
       result = s.status if s.status != CONVERTED else f'converted, verified ({s.seconds:.2f} s)'
       if s.detail:
         result += f': {s.detail}'
-      rows.append((str(s.step), s.source, s.source_format, _human_bytes(s.size_bytes), result))
+      rows.append((str(s.step), s.source, s.source_format, human_size(s.size_bytes), result))
     for entry in self.skipped:
       rows.append(('-', entry.name, '', '', ('NOT CONVERTED: ' if entry.is_error else 'skipped: ') + entry.reason))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -139,14 +141,6 @@ class ConversionReport:
       summary += ' (no Flax steps found: is the prefix right?)'
     lines.append(summary)
     return '\n'.join(lines)
-
-
-def _human_bytes(n: int) -> str:
-  for unit in ('B', 'KiB', 'MiB', 'GiB'):
-    if n < 1024 or unit == 'GiB':
-      return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
-    n /= 1024
-  raise AssertionError('unreachable')
 
 
 # ---------------------------------------------------------------- verification
@@ -289,7 +283,7 @@ def convert_legacy(
     src: str | os.PathLike,
     dst: str | os.PathLike,
     *,
-    prefix: str = 'checkpoint_',
+    prefix: str = names.FLAX_DEFAULT_PREFIX,
     overwrite: bool = False,
     progress: bool = True,
 ) -> ConversionReport:
@@ -371,7 +365,7 @@ def _parser() -> argparse.ArgumentParser:
   )
   parser.add_argument('src', metavar='SRC', help='directory holding <prefix><step> checkpoints')
   parser.add_argument('dst', metavar='DST', help='new or empty directory for the Orbax checkpoints')
-  parser.add_argument('--prefix', default='checkpoint_', help="step name prefix (default: %(default)s)")
+  parser.add_argument('--prefix', default=names.FLAX_DEFAULT_PREFIX, help="step name prefix (default: %(default)s)")
   parser.add_argument('--force', action='store_true', 
                       help='write into a non-empty DST, replacing steps with the same numbers')
   parser.add_argument('--no-progress', action='store_true', 
