@@ -20,7 +20,8 @@ Pass `item=target` as above: Flax's Orbax backend stored empty nodes such as opt
 
 Command line (exit status 0: all converted; 1: some step failed; 2: bad arguments):
 
-    python -m ckpt_widgets.convert SRC DST [--prefix checkpoint_] [--force] [--no-progress]
+    python -m ckpt_widgets.convert SRC DST [--like mypkg.train:initial_state]
+                                   [--prefix checkpoint_] [--force] [--no-progress]
 
 The source is only read. Each step is verified by restoring it from DST and
 comparing it leaf by leaf (values bit for bit, dtypes, Python types) before it is
@@ -32,6 +33,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
+import importlib
 import json
 import logging
 import os
@@ -97,6 +100,17 @@ class ConversionReport:
   source_format: str
   steps: list[StepOutcome] = dataclasses.field(default_factory=list)
   skipped: list[SkippedEntry] = dataclasses.field(default_factory=list)
+  like: str = ''  # type name of `like=`, '' for Flax's state dict
+
+  @property
+  def how_to_restore(self) -> str:
+    """One line: how the converted steps restore, and what new saves will look like."""
+    if self.like:
+      return (f'Steps hold the {self.like} as StandardSave writes it: restore every step, '
+              'converted or saved later, with ocp.args.StandardRestore(abstract_state).')
+    return ("Steps hold Flax's state dict (lists as dicts keyed '0', '1'): restore with "
+            'PyTreeRestore(item=to_state_dict(state)) + from_state_dict; StandardSave(state) '
+            'into DST writes another structure, so convert with like=state (--like) to resume there.')
 
   @property
   def failed(self) -> list[StepOutcome]:
@@ -137,6 +151,8 @@ class ConversionReport:
     if not self.steps:
       summary += ' (no Flax steps found: is the prefix right?)'
     lines.append(summary)
+    if any(s.status != FAILED for s in self.steps):
+      lines.append(self.how_to_restore)
     return '\n'.join(lines)
 
 
@@ -246,7 +262,7 @@ def _orbax():
   return ocp
 
 
-def _open_manager(dst: str):
+def _open_manager(dst: str, like: Any = None):
   ocp = _orbax()
   options = ocp.CheckpointManagerOptions(
       create=True,
@@ -256,10 +272,121 @@ def _open_manager(dst: str):
       cleanup_tmp_directories=True,
       enable_async_checkpointing=False,
   )
+  if like is not None:
+    # Exactly what the user's training code writes with StandardSave: same handler, options.
+    return ocp.CheckpointManager(dst, options=options)
   # No zstd: float weights barely compress (256 -> 237 MiB measured) and compression
   # took 60% of the write time. Readers need no option to read uncompressed steps.
   handler = ocp.PyTreeCheckpointHandler(use_compression=False)
   return ocp.CheckpointManager(dst, options=options, item_handlers=handler)
+
+
+# ---------------------------------------------------------------- like=
+
+
+def _with_empty_nodes(target: Any, source: Any) -> Any:
+  """`source` with None where `target` has an empty dict replaced by {}.
+
+  Flax's Orbax backend stored empty nodes such as optax's EmptyState() as None, and
+  `from_state_dict` wants their state dict, {}.
+  """
+  if source is None and isinstance(target, dict) and not target:
+    return {}
+  if isinstance(source, dict) and isinstance(target, dict):
+    return {k: _with_empty_nodes(target.get(k), v) for k, v in source.items()}
+  return source
+
+
+def _leaf_like(path: Any, target: Any, value: Any) -> Any:
+  """`value` as the kind of leaf `target` is: jax.Array on its sharding, ndarray, scalar."""
+  where = jax.tree_util.keystr(path)
+  array = np.asarray(value)
+  if isinstance(target, (jax.Array, jax.ShapeDtypeStruct, np.ndarray, np.generic)):
+    if array.shape != tuple(target.shape) or array.dtype != target.dtype:
+      raise ValueError(
+          f'at {where}: the step holds {array.dtype}{list(array.shape)}, like= has '
+          f'{target.dtype}{list(target.shape)}'
+      )
+    if isinstance(target, np.generic):
+      return target.dtype.type(array)
+    if isinstance(target, np.ndarray):
+      return array
+    sharding = getattr(target, 'sharding', None)
+    return jax.device_put(array, sharding) if sharding is not None else jax.device_put(array)
+  if isinstance(target, (bool, int, float)):
+    if array.shape:
+      raise ValueError(f'at {where}: the step holds {array.dtype}{list(array.shape)}, like= has a {type(target).__name__}')
+    return type(target)(array.item())
+  return value
+
+
+def state_like(like: Any, state_dict: Any) -> Any:
+  """Flax's state dict of a legacy step, in the structure, leaf kinds and shardings of `like`.
+
+  `like` is the train state (or its abstract form, jax.ShapeDtypeStruct leaves with
+  shardings) that today's training code saves with StandardSave. Raises ValueError naming
+  the first leaf whose shape or dtype differs, or the keys that do not match.
+
+  >>> state_like({'w': np.zeros(2, np.float32)}, {'w': np.ones(2, np.float32)})
+  {'w': array([1., 1.], dtype=float32)}
+  """
+  from flax import serialization  # pylint: disable=g-import-not-at-top
+
+  filled = _with_empty_nodes(serialization.to_state_dict(like), state_dict)
+  try:
+    tree = serialization.from_state_dict(like, filled)
+  except (ValueError, KeyError, TypeError, AttributeError) as e:
+    raise ValueError(f'the step does not fit like=: {type(e).__name__}: {e}') from e
+  return jax.tree_util.tree_map_with_path(_leaf_like, like, tree)
+
+
+def _like_differences(written: Any, restored: Any) -> list[str]:
+  """tree_differences, plus the kind of each leaf and each jax.Array's sharding."""
+  numpy = lambda t: jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) else x, t)
+  problems = tree_differences(numpy(written), numpy(restored))
+  if problems:
+    return problems
+  for (path, w), r in zip(jax.tree_util.tree_flatten_with_path(written)[0], jax.tree.leaves(restored)):
+    if type(w) is not type(r) and not (isinstance(w, jax.Array) and isinstance(r, jax.Array)):
+      return [f'at {jax.tree_util.keystr(path)}: wrote {type(w).__name__}, restored {type(r).__name__}']
+    if isinstance(w, jax.Array) and not w.sharding.is_equivalent_to(r.sharding, w.ndim):
+      return [f'at {jax.tree_util.keystr(path)}: wrote sharding {w.sharding}, restored {r.sharding}']
+  return []
+
+
+def _like_key(like: Any) -> str:
+  """What the ledger records of `like=`: its tree, shapes and dtypes ('' for none)."""
+  if like is None:
+    return ''
+  shapes = jax.tree.map(lambda x: f'{getattr(x, "dtype", type(x).__name__)}{list(np.shape(x))}', like)
+  return hashlib.sha256(repr((jax.tree.structure(like), jax.tree.leaves(shapes))).encode()).hexdigest()[:16]
+
+
+def load_like(spec: str) -> Any:
+  """The state named by a `module:callable` spec (the callable is called with no arguments).
+
+  The current directory is importable, as with `python -m`. Raises ValueError with one line.
+
+  >>> load_like('collections:OrderedDict')
+  OrderedDict()
+  """
+  module_name, _, attr = spec.partition(':')
+  if not module_name or not attr:
+    raise ValueError(f'--like wants module:callable (e.g. mypkg.train:initial_state), got {spec!r}')
+  if os.getcwd() not in sys.path:
+    sys.path.insert(0, os.getcwd())
+  try:
+    target = getattr(importlib.import_module(module_name), attr)
+  except ImportError as e:
+    raise ValueError(f'--like {spec}: cannot import {module_name}: {e}') from e
+  except AttributeError as e:
+    raise ValueError(f'--like {spec}: {module_name} has no {attr}') from e
+  if not callable(target):
+    raise ValueError(f'--like {spec}: {attr} is not callable')
+  try:
+    return target()
+  except Exception as e:  # Whatever the user's code raises, the CLI prints one line.
+    raise ValueError(f'--like {spec}: {attr}() raised {type(e).__name__}: {e}') from e
 
 
 def orbax_ready_state_dict(tree: Any) -> Any:
@@ -273,19 +400,27 @@ def orbax_ready_state_dict(tree: Any) -> Any:
   return jax.tree.map(lambda x: np.asarray(x) if isinstance(x, np.generic) else x, tree)
 
 
-def _convert_one(manager, step: LegacyStep) -> tuple[int, str]:
+def _convert_one(manager, step: LegacyStep, like: Any = None) -> tuple[int, str]:
   """Writes and verifies one step; returns (bytes, problem or '')."""
   ocp = _orbax()
-  tree = orbax_ready_state_dict(read_flax_state_dict(step))
+  if like is None:
+    tree = orbax_ready_state_dict(read_flax_state_dict(step))
+    save, restore_args = ocp.args.PyTreeSave(tree), ocp.args.PyTreeRestore()
+    differences = tree_differences
+  else:
+    tree = state_like(like, read_flax_state_dict(step))
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)
+    save, restore_args = ocp.args.StandardSave(tree), ocp.args.StandardRestore(abstract)
+    differences = _like_differences
   if step.step in manager.all_steps():
     manager.delete(step.step)  # Ours but unverified, or --force replacing it.
   # force=True: a manager otherwise silently skips steps older than its latest one,
   # which happens on resume and with --force.
-  if not manager.save(step.step, args=ocp.args.PyTreeSave(tree), force=True):
+  if not manager.save(step.step, args=save, force=True):
     return 0, f'Orbax CheckpointManager declined to save step {step.step}'
   manager.wait_until_finished()
-  restored = manager.restore(step.step, args=ocp.args.PyTreeRestore())
-  problems = tree_differences(tree, restored)
+  restored = manager.restore(step.step, args=restore_args)
+  problems = differences(tree, restored)
   if problems:
     manager.delete(step.step)  # Never leave a step that does not match its source.
     return 0, 'verification failed, step removed from DST: ' + '; '.join(problems)
@@ -309,6 +444,7 @@ def convert_legacy(
     prefix: str = 'checkpoint_',
     overwrite: bool = False,
     progress: bool = True,
+    like: Any = None,
 ) -> ConversionReport:
   """Converts every Flax step in `src` into an Orbax CheckpointManager directory `dst`.
 
@@ -329,7 +465,9 @@ def convert_legacy(
   report = ConversionReport(src, dst, source_format, skipped=skipped)
 
   ledger = _read_ledger(dst) if os.path.isdir(dst) else None
-  resumable = bool(ledger) and ledger.get('source') == src and ledger.get('prefix') == prefix
+  like_key = _like_key(like)
+  resumable = (bool(ledger) and ledger.get('source') == src and ledger.get('prefix') == prefix
+               and ledger.get('like', '') == like_key)
   if os.path.isdir(dst) and os.listdir(dst) and not (resumable or overwrite):
     what = 'a conversion of another source' if ledger else f'{len(os.listdir(dst))} entries'
     raise DestinationNotEmptyError(
@@ -338,8 +476,12 @@ def convert_legacy(
     )
   if not resumable:
     ledger = {'source': src, 'prefix': prefix, 'steps': {}}
+  if like_key:
+    ledger['like'] = like_key
+  if like is not None:
+    report.like = type(like).__name__
 
-  manager = _open_manager(dst)
+  manager = _open_manager(dst, like)
   bar = _progress_bar(sum(s.size_bytes() for s in steps), progress)
   try:
     on_disk = set(manager.all_steps())
@@ -354,7 +496,7 @@ def convert_legacy(
       ledger['steps'].pop(str(step.step), None)
       start = time.perf_counter()
       try:
-        size, problem = _convert_one(manager, step)
+        size, problem = _convert_one(manager, step, like)
       except Exception as e:  # One bad step must not stop the others.
         size, problem = 0, str(e) if isinstance(e, ValueError) else f'{type(e).__name__}: {e}'
       seconds = time.perf_counter() - start
@@ -389,6 +531,9 @@ def _parser() -> argparse.ArgumentParser:
   parser.add_argument('src', metavar='SRC', help='directory holding <prefix><step> checkpoints')
   parser.add_argument('dst', metavar='DST', help='new or empty directory for the Orbax checkpoints')
   parser.add_argument('--prefix', default='checkpoint_', help="step name prefix (default: %(default)s)")
+  parser.add_argument('--like', metavar='MODULE:CALLABLE', help=(
+      'write each step as StandardSave writes the state this callable returns (your train '
+      'state or its abstract form), e.g. mypkg.train:initial_state; default: Flax\'s state dict'))
   parser.add_argument('--force', action='store_true', help='write into a non-empty DST, replacing steps with the same numbers')
   parser.add_argument('--no-progress', action='store_true', help='no progress bar (it is off anyway when stderr is not a terminal)')
   return parser
@@ -402,9 +547,10 @@ def main(argv: Sequence[str] | None = None) -> int:
   """
   args = _parser().parse_args(argv)
   try:
+    like = load_like(args.like) if args.like else None
     report = convert_legacy(
         args.src, args.dst, prefix=args.prefix, overwrite=args.force,
-        progress=not args.no_progress,
+        progress=not args.no_progress, like=like,
     )
   except (OSError, ValueError) as e:
     print(f'convert: error: {e}', file=sys.stderr)

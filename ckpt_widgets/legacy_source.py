@@ -24,6 +24,10 @@ import numpy as np
 FLAX_MSGPACK = 'flax-msgpack'
 FLAX_ORBAX = 'flax-orbax'
 FLAX_MIXED = 'flax-mixed'
+# Flax on orbax-checkpoint < 0.5 (flax 0.7.x's default): `_METADATA` plus one aggregate
+# `checkpoint` file holding the values, no OCDBT. Today's Orbax still reads it.
+ORBAX_AGGREGATE = 'orbax-0.4-aggregate'
+AGGREGATE_FILE = 'checkpoint'
 ORBAX_MANAGER = 'orbax-manager'
 ORBAX_V1 = 'orbax-v1'
 EMPTY = 'empty'
@@ -49,7 +53,7 @@ class LegacyStep:
   step: int
   name: str
   path: str
-  format: str  # FLAX_MSGPACK or FLAX_ORBAX
+  format: str  # FLAX_MSGPACK, FLAX_ORBAX or ORBAX_AGGREGATE
 
   def size_bytes(self) -> int:
     """Total size of the step's file(s); a directory's files summed."""
@@ -83,6 +87,14 @@ class SkippedEntry:
 
 def _is_orbax_pytree_dir(path: str) -> bool:
   return any(os.path.exists(os.path.join(path, m)) for m in ('_METADATA', 'manifest.ocdbt'))
+
+
+def _pytree_dir_format(path: str) -> str:
+  """ORBAX_AGGREGATE for a pytree folder written by Orbax < 0.5, else FLAX_ORBAX."""
+  if os.path.isfile(os.path.join(path, AGGREGATE_FILE)) and not os.path.exists(
+      os.path.join(path, 'manifest.ocdbt')):
+    return ORBAX_AGGREGATE
+  return FLAX_ORBAX
 
 
 def classify_flax_entries(
@@ -122,7 +134,7 @@ def classify_flax_entries(
       elif os.path.isfile(path):
         steps[step] = LegacyStep(step, name, path, FLAX_MSGPACK)
       elif os.path.isdir(path) and _is_orbax_pytree_dir(path):
-        steps[step] = LegacyStep(step, name, path, FLAX_ORBAX)
+        steps[step] = LegacyStep(step, name, path, _pytree_dir_format(path))
       else:
         skipped.append(SkippedEntry(
             name, 'directory is not an Orbax checkpoint (no _METADATA or manifest.ocdbt)', True))
@@ -160,7 +172,8 @@ def _written_by_v1(step_dir: str) -> bool:
 def detect_format(path: str | os.PathLike, prefix: str = 'checkpoint_') -> str:
   """Returns which checkpoint format a directory holds.
 
-  One of 'flax-msgpack', 'flax-orbax', 'flax-mixed' (both Flax kinds),
+  One of 'flax-msgpack', 'flax-orbax', 'orbax-0.4-aggregate' (Flax on Orbax < 0.5, e.g.
+  flax 0.7.5 with orbax-checkpoint 0.4.8), 'flax-mixed' (msgpack files and Orbax folders),
   'orbax-manager', 'orbax-v1', 'empty' or 'unknown'.
 
   >>> import tempfile
@@ -183,8 +196,10 @@ def detect_format(path: str | os.PathLike, prefix: str = 'checkpoint_') -> str:
   formats = {s.format for s in steps}
   if formats == {FLAX_MSGPACK}:
     return FLAX_MSGPACK
-  if formats == {FLAX_ORBAX}:
-    return FLAX_ORBAX
+  if formats == {ORBAX_AGGREGATE}:
+    return ORBAX_AGGREGATE
+  if formats and FLAX_MSGPACK not in formats:
+    return FLAX_ORBAX  # Orbax folders of both releases: a run that upgraded Orbax mid-way.
   if formats:
     return FLAX_MIXED
   return UNKNOWN
@@ -233,11 +248,28 @@ def _flax_orbax_state_dict(path: str) -> Any:
   return _to_numpy(tree)
 
 
-def read_flax_state_dict(step: LegacyStep) -> Any:
-  """Returns what `flax.training.checkpoints.restore_checkpoint(path, None)` returns.
+def read_legacy_step(path: str | os.PathLike) -> Any:
+  """The one reading of a legacy Flax step: what `restore_checkpoint(path, target=None)` returns.
 
-  That is Flax's state dict: lists and tuples become dicts with keys '0', '1', ...,
-  arrays are numpy. Raises ValueError naming the file when the step is unreadable.
+  `path` is a msgpack file or a folder Flax wrote on its Orbax backend (any Orbax release,
+  the < 0.5 aggregate file included). Both read as Flax's state dict: lists and tuples are
+  dicts keyed '0', '1', ..., arrays are numpy. The converter, the Dashboard and
+  `ckpt-lab inspect` all read legacy steps here, so they show the same tree.
+  Raises ValueError naming the file when the step is unreadable.
+
+  >>> read_legacy_step('/ckpts/flax_run/checkpoint_2')['step']  # doctest: +SKIP
+  array(2, dtype=int32)
+  """
+  path = os.fspath(path)
+  if os.path.isfile(path):
+    return _msgpack_state_dict(path)
+  if not os.path.isdir(path):
+    raise FileNotFoundError(f'no such checkpoint: {path}')
+  return _flax_orbax_state_dict(path)
+
+
+def read_flax_state_dict(step: LegacyStep) -> Any:
+  """`read_legacy_step(step.path)`, checked against the format the step was listed as.
 
   >>> read_flax_state_dict(LegacyStep(1, 'checkpoint_1', p, 'flax-msgpack'))  # doctest: +SKIP
   {'0': 12, '1': {'bar': array([2, 3]), 'foo': 'str'}, '2': {'0': 1, '1': 4, '2': 10}}

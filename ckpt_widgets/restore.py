@@ -1,8 +1,9 @@
 """Restore one step of a checkpoint directory, whatever wrote it, without a target.
 
-Used by the Dashboard to show what a step holds. It reads with the library that wrote the
-step: Flax's msgpack reader for legacy files, Orbax's PyTreeCheckpointer for pytree folders,
-and one of those per item for CheckpointManager / v1 step folders.
+Used by the Dashboard to show what a step holds. A legacy Flax step (a msgpack file, or a
+pytree folder that Flax's Orbax backend wrote straight into the step, any Orbax release) reads
+as `legacy_source.read_legacy_step` reads it, as Flax's state dict: the tree the converter
+writes. CheckpointManager / v1 step folders are read item by item with Orbax.
 """
 
 from __future__ import annotations
@@ -12,23 +13,21 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from . import layout
+from . import layout, legacy_source
 
 
 def restore_path(path: str | Path) -> Any:
-    """The pytree stored at `path`: a Flax msgpack file, an Orbax pytree folder or a step folder.
+    """The pytree stored at `path`: a Flax msgpack file, a Flax pytree folder or a step folder.
 
+    A legacy Flax step comes back as Flax's state dict (lists as dicts keyed '0', '1', ...).
     A step folder with several items comes back as {item name: tree}; one item, as its tree.
     Raises ValueError naming the path when nothing there can be restored.
     """
     path = Path(path)
-    if path.is_file():
-        from flax import serialization
-        return serialization.msgpack_restore(path.read_bytes())
+    if path.is_file() or (path / layout.PYTREE_METADATA_FILE).exists():
+        return legacy_source.read_legacy_step(path)
     if not path.is_dir():
         raise FileNotFoundError(f'{path} does not exist')
-    if (path / layout.PYTREE_METADATA_FILE).exists():
-        return _restore_pytree(path)
     items = {p.name: p for p in sorted(path.iterdir()) if p.is_dir() and not layout.is_tmp_name(p.name)}
     restored = {name: _restore_item(item) for name, item in items.items()}
     restored = {k: v for k, v in restored.items() if v is not _NOTHING}
