@@ -150,9 +150,9 @@ class ConversionReport:
     )
     if not self.steps:
       summary += ' (no Flax steps found: is the prefix right?)'
-    lines.append(summary)
     if any(s.status != FAILED for s in self.steps):
       lines.append(self.how_to_restore)
+    lines.append(summary)  # last, so scripts can read the counts with `tail -1`
     return '\n'.join(lines)
 
 
@@ -297,6 +297,20 @@ def _with_empty_nodes(target: Any, source: Any) -> Any:
   return source
 
 
+def _keys_like_lacks(target: Any, source: Any, where: str = '') -> list[str]:
+  """Paths the source holds that `target` (like='s state dict) has no place for.
+
+  `from_state_dict` ignores them, and a conversion must not drop data quietly.
+  """
+  if not (isinstance(source, dict) and isinstance(target, dict)):
+    return []
+  missing = [f'{where}/{k}' for k in source if k not in target]
+  for k in source:
+    if k in target:
+      missing += _keys_like_lacks(target[k], source[k], f'{where}/{k}')
+  return missing
+
+
 def _leaf_like(path: Any, target: Any, value: Any) -> Any:
   """`value` as the kind of leaf `target` is: jax.Array on its sharding, ndarray, scalar."""
   where = jax.tree_util.keystr(path)
@@ -332,7 +346,11 @@ def state_like(like: Any, state_dict: Any) -> Any:
   """
   from flax import serialization  # pylint: disable=g-import-not-at-top
 
-  filled = _with_empty_nodes(serialization.to_state_dict(like), state_dict)
+  target = serialization.to_state_dict(like)
+  filled = _with_empty_nodes(target, state_dict)
+  extra = _keys_like_lacks(target, filled)
+  if extra:
+    raise ValueError(f'the step does not fit like=: like= has no {", ".join(extra[:3])}')
   try:
     tree = serialization.from_state_dict(like, filled)
   except (ValueError, KeyError, TypeError, AttributeError) as e:

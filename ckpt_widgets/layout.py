@@ -22,6 +22,10 @@ PYTREE_METADATA_FILE = _format.PYTREE_METADATA_FILE  # '_METADATA'
 OCDBT_MANIFEST_FILE = _format.OCDBT_MANIFEST_FILE  # 'manifest.ocdbt'
 STEP_METADATA_FILE = '_CHECKPOINT_METADATA'
 FLAX_DEFAULT_PREFIX = 'checkpoint_'
+# Orbax < 0.5 (Flax 0.7's default backend) kept small values in one msgpack file named
+# `checkpoint` next to `_METADATA`; today's Orbax still reads it but no longer writes it.
+AGGREGATE_FILE = 'checkpoint'
+AGGREGATE_FILE_ROLE = 'pytree values, Orbax < 0.5 aggregate file'
 
 # Roles of well-known names inside a checkpoint.
 FILE_ROLES = {

@@ -21,13 +21,15 @@ from typing import Any
 import jax
 import numpy as np
 
+from ckpt_widgets import layout
+
 FLAX_MSGPACK = 'flax-msgpack'
 FLAX_ORBAX = 'flax-orbax'
 FLAX_MIXED = 'flax-mixed'
 # Flax on orbax-checkpoint < 0.5 (flax 0.7.x's default): `_METADATA` plus one aggregate
 # `checkpoint` file holding the values, no OCDBT. Today's Orbax still reads it.
 ORBAX_AGGREGATE = 'orbax-0.4-aggregate'
-AGGREGATE_FILE = 'checkpoint'
+AGGREGATE_FILE = layout.AGGREGATE_FILE
 ORBAX_MANAGER = 'orbax-manager'
 ORBAX_V1 = 'orbax-v1'
 EMPTY = 'empty'
