@@ -215,14 +215,7 @@ def _msgpack_state_dict(path: str) -> Any:
   from flax import serialization  # pylint: disable=g-import-not-at-top
 
   with open(path, 'rb') as f:
-    data = f.read()
-  try:
-    tree = serialization.msgpack_restore(data)
-  except Exception as e:  # msgpack raises several unrelated types for bad input.
-    raise ValueError(
-        f'{path}: not a readable Flax msgpack checkpoint ({len(data)} bytes): '
-        f'{type(e).__name__}: {e}'
-    ) from e
+    tree = serialization.msgpack_restore(f.read())
   placeholders = [
       leaf for leaf in jax.tree.leaves(tree)
       if isinstance(leaf, str) and leaf.startswith(_FLAX_MP_ARRAY_PLACEHOLDER)
@@ -238,15 +231,10 @@ def _msgpack_state_dict(path: str) -> Any:
 def _flax_orbax_state_dict(path: str) -> Any:
   from flax.training import checkpoints  # pylint: disable=g-import-not-at-top
 
-  try:
-    with warnings.catch_warnings():
-      # Single-host CPU restore: the "sharding info not provided" advice is noise here.
-      warnings.filterwarnings('ignore', message='Sharding info not provided')
-      tree = checkpoints.restore_checkpoint(path, target=None)
-  except Exception as e:  # Orbax/TensorStore errors name the missing or bad file.
-    raise ValueError(
-        f'{path}: not a readable Flax Orbax checkpoint: {type(e).__name__}: {e}'
-    ) from e
+  with warnings.catch_warnings():
+    # Single-host CPU restore: the "sharding info not provided" advice is noise here.
+    warnings.filterwarnings('ignore', message='Sharding info not provided')
+    tree = checkpoints.restore_checkpoint(path, target=None)
   return _to_numpy(tree)
 
 
@@ -257,7 +245,7 @@ def read_legacy_step(path: str | os.PathLike) -> Any:
   the < 0.5 aggregate file included). Both read as Flax's state dict: lists and tuples are
   dicts keyed '0', '1', ..., arrays are numpy. The converter, the Dashboard and
   `ckpt-lab inspect` all read legacy steps here, so they show the same tree.
-  Raises ValueError naming the file when the step is unreadable.
+  A damaged step raises what msgpack or Orbax raise (`read_flax_state_dict` adds the file).
 
   >>> read_legacy_step('/ckpts/flax_run/checkpoint_2')['step']  # doctest: +SKIP
   array(2, dtype=int32)
@@ -271,11 +259,19 @@ def read_legacy_step(path: str | os.PathLike) -> Any:
 
 
 def read_flax_state_dict(step: LegacyStep) -> Any:
-  """`read_legacy_step(step.path)`, checked against the format the step was listed as.
+  """`read_legacy_step(step.path)`; a damaged step raises ValueError naming the file.
 
   >>> read_flax_state_dict(LegacyStep(1, 'checkpoint_1', p, 'flax-msgpack'))  # doctest: +SKIP
   {'0': 12, '1': {'bar': array([2, 3]), 'foo': 'str'}, '2': {'0': 1, '1': 4, '2': 10}}
   """
-  if step.format == FLAX_MSGPACK:
-    return _msgpack_state_dict(step.path)
-  return _flax_orbax_state_dict(step.path)
+  try:
+    return read_legacy_step(step.path)
+  except Exception as e:  # msgpack and Orbax/TensorStore raise many unrelated types.
+    if step.format == FLAX_MSGPACK:
+      raise ValueError(
+          f'{step.path}: not a readable Flax msgpack checkpoint ({step.size_bytes()} bytes): '
+          f'{type(e).__name__}: {e}'
+      ) from e
+    raise ValueError(
+        f'{step.path}: not a readable Flax Orbax checkpoint: {type(e).__name__}: {e}'
+    ) from e
