@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from concurrent import futures
 import hashlib
 import importlib
 import json
@@ -41,20 +40,22 @@ import logging
 import os
 import sys
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from concurrent import futures
+from typing import Any
 
 import jax
 import numpy as np
 
 from ckpt_widgets.legacy_source import (
-    CONVERSION_LEDGER,
-    ORBAX_MANAGER,
-    ORBAX_V1,
-    LegacyStep,
-    SkippedEntry,
-    classify_flax_entries,
-    detect_format,
-    read_flax_state_dict,
+  CONVERSION_LEDGER,
+  ORBAX_MANAGER,
+  ORBAX_V1,
+  LegacyStep,
+  SkippedEntry,
+  classify_flax_entries,
+  detect_format,
+  read_flax_state_dict,
 )
 
 __all__ = [
@@ -402,7 +403,8 @@ def _like_key(like: Any) -> str:
 def load_like(spec: str) -> Any:
   """The state named by a `module:callable` spec (the callable is called with no arguments).
 
-  The current directory is importable, as with `python -m`. Raises ValueError with one line.
+  The current directory is importable, as with `python -m`. Raises ValueError (TypeError when
+  the name is not callable) with one line.
 
   >>> load_like('collections:OrderedDict')
   OrderedDict()
@@ -419,7 +421,7 @@ def load_like(spec: str) -> Any:
   except AttributeError as e:
     raise ValueError(f'--like {spec}: {module_name} has no {attr}') from e
   if not callable(target):
-    raise ValueError(f'--like {spec}: {attr} is not callable')
+    raise TypeError(f'--like {spec}: {attr} is not callable')
   try:
     return target()
   except Exception as e:  # Whatever the user's code raises, the CLI prints one line.
@@ -474,7 +476,7 @@ def _fingerprint_and_read(step: LegacyStep, like: Any) -> tuple[dict[str, int], 
   fingerprint = step.fingerprint()
   try:
     return fingerprint, _read_for_writing(step, like), ''
-  except Exception as e:  # One bad step must not stop the others.
+  except Exception as e:  # noqa: BLE001 - one bad step must not stop the others
     return fingerprint, None, _problem(e)
 
 
@@ -562,7 +564,7 @@ def convert_legacy(
       if not problem:
         try:
           problem = _convert_one(manager, step, tree, like)
-        except Exception as e:  # One bad step must not stop the others.
+        except Exception as e:  # noqa: BLE001 - one bad step must not stop the others
           problem = _problem(e)
       del tree  # Only one step's tree (plus the next one being read) in memory.
       seconds = time.perf_counter() - start
@@ -620,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.src, args.dst, prefix=args.prefix, overwrite=args.force,
         progress=not args.no_progress, like=like,
     )
-  except (OSError, ValueError) as e:
+  except (OSError, ValueError, TypeError) as e:
     print(f'convert: error: {e}', file=sys.stderr)
     return 2
   print(report)
