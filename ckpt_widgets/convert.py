@@ -1,6 +1,15 @@
 """Convert a legacy Flax checkpoint directory into an Orbax CheckpointManager directory.
 
-Every step keeps its number. The converted tree is Flax's *state dict*: exactly what
+Every step keeps its number. With `like=abstract_state` each step is written as today's
+`mngr.save(step, args=ocp.args.StandardSave(state))` writes your train state, so the folder
+is simply your run's checkpoint folder: resume into it and restore every step with one
+`StandardRestore(abstract_state)`:
+
+    report = convert_legacy('/ckpts/flax_run', '/ckpts/orbax_run', like=abstract_state)
+    with ocp.CheckpointManager('/ckpts/orbax_run') as mngr:
+      state = mngr.restore(mngr.latest_step(), args=ocp.args.StandardRestore(abstract_state))
+
+Without `like`, the converted tree is Flax's *state dict*: exactly what
 `flax.training.checkpoints.restore_checkpoint(path, target=None)` returned, with
 numpy arrays. So lists and tuples appear as dicts keyed '0', '1', ... (msgpack
 cannot tell them apart and Flax always restored them this way); put it back into
