@@ -344,7 +344,14 @@ def _leaf_like(path: Any, target: Any, value: Any) -> Any:
   """`value` as the kind of leaf `target` is: jax.Array on its sharding, ndarray, scalar."""
   where = jax.tree_util.keystr(path)
   array = np.asarray(value)
-  if isinstance(target, (jax.Array, jax.ShapeDtypeStruct, np.ndarray, np.generic)):
+  is_array_target = isinstance(target, (jax.Array, jax.ShapeDtypeStruct, np.ndarray, np.generic))
+  if is_array_target and isinstance(value, (bool, int, float)) and array.dtype != target.dtype:
+    # A Python number (Flax saved `step=0` before the first update) takes like='s dtype
+    # when it fits exactly: int64 0 -> int32 0.
+    exact = np.asarray(value, dtype=target.dtype)
+    if exact.item() == value:
+      array = exact
+  if is_array_target:
     if array.shape != tuple(target.shape) or array.dtype != target.dtype:
       raise ValueError(
           f'at {where}: the step holds {array.dtype}{list(array.shape)}, like= has '

@@ -160,6 +160,14 @@ def test_like_shape_mismatch_names_the_leaf():
         state_like(like, {'w': np.zeros(2, np.float32)})
 
 
+def test_python_numbers_take_like_dtype_only_when_exact():
+    like = {'step': jax.ShapeDtypeStruct((), np.int32), 'lr': jax.ShapeDtypeStruct((), np.float32)}
+    placed = state_like(like, {'step': 0, 'lr': 0.5})
+    assert (placed['step'].dtype, int(placed['step']), float(placed['lr'])) == (np.int32, 0, 0.5)
+    with pytest.raises(ValueError, match=r"at \['lr'\]: the step holds float64"):
+        state_like(like, {'step': 0, 'lr': 0.1})  # 0.1 is not a float32
+
+
 def test_a_conversion_without_like_is_not_resumed_with_like(tmp_path, abstract_state):
     assert convert_legacy(LEGACY / 'flax_0.7.5_msgpack', tmp_path / 'out', progress=False).ok
     with pytest.raises(DestinationNotEmptyError):
