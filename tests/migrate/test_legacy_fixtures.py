@@ -18,18 +18,19 @@ from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 import ckpt_widgets as cw
-from ckpt_widgets.convert import (
+from ckpt_widgets.migrate.convert import (
     DestinationNotEmptyError,
     convert_legacy,
     main,
     state_like,
 )
-from ckpt_widgets.legacy_source import detect_format, read_legacy_step
+from ckpt_widgets.migrate.legacy import detect_format
+from ckpt_widgets.read_step import read_legacy_step
 
 LEGACY = Path(__file__).resolve().parents[1] / 'fixtures' / 'legacy'
 FIXTURES = ['flax_0.7.5_orbax_0.4.8', 'flax_0.7.5_msgpack']
 sys.path.insert(0, str(LEGACY))
-from fixture_state import initial_state
+from fixture_state import initial_state  # noqa: E402 - from the fixtures folder, on sys.path above
 
 
 @pytest.fixture(scope='module')
