@@ -29,6 +29,18 @@ FLAX_DEFAULT_PREFIX = 'checkpoint_'
 AGGREGATE_FILE = 'checkpoint'
 AGGREGATE_FILE_ROLE = 'pytree values, Orbax < 0.5 aggregate file'
 
+# The one vocabulary of what a checkpoint directory holds (`migrate.legacy.detect_format`).
+FORMAT_EMPTY = 'empty'
+FORMAT_FLAX_MSGPACK = 'flax-msgpack'  # Flax msgpack files, one per step
+FORMAT_FLAX_ORBAX = 'flax-orbax'  # Flax's Orbax backend: a pytree folder per step
+FORMAT_ORBAX_AGGREGATE = 'orbax-0.4-aggregate'  # the same on Orbax < 0.5 (flax 0.7.x)
+FORMAT_FLAX_MIXED = 'flax-mixed'  # msgpack files and Orbax folders in one directory
+FORMAT_ORBAX_MANAGER = 'orbax-manager'  # CheckpointManager steps with item folders
+FORMAT_ORBAX_V1 = 'orbax-v1'  # written by the v1 API
+FORMAT_UNKNOWN = 'unknown'
+FORMATS = (FORMAT_EMPTY, FORMAT_FLAX_MSGPACK, FORMAT_FLAX_ORBAX, FORMAT_ORBAX_AGGREGATE,
+           FORMAT_FLAX_MIXED, FORMAT_ORBAX_MANAGER, FORMAT_ORBAX_V1, FORMAT_UNKNOWN)
+
 # Roles of well-known names inside a checkpoint.
 FILE_ROLES = {
     STEP_METADATA_FILE: 'step metadata',

@@ -20,17 +20,17 @@ from typing import Any
 from ckpt_widgets import names
 from ckpt_widgets.read_step import FLAX_MP_ARRAY_SUFFIX, read_legacy_step
 
-FLAX_MSGPACK = 'flax-msgpack'
-FLAX_ORBAX = 'flax-orbax'
-FLAX_MIXED = 'flax-mixed'
+FLAX_MSGPACK = names.FORMAT_FLAX_MSGPACK
+FLAX_ORBAX = names.FORMAT_FLAX_ORBAX
+FLAX_MIXED = names.FORMAT_FLAX_MIXED
 # Flax on orbax-checkpoint < 0.5 (flax 0.7.x's default): `_METADATA` plus one aggregate
 # `checkpoint` file holding the values, no OCDBT. Today's Orbax still reads it.
-ORBAX_AGGREGATE = 'orbax-0.4-aggregate'
+ORBAX_AGGREGATE = names.FORMAT_ORBAX_AGGREGATE
 AGGREGATE_FILE = names.AGGREGATE_FILE
-ORBAX_MANAGER = 'orbax-manager'
-ORBAX_V1 = 'orbax-v1'
-EMPTY = 'empty'
-UNKNOWN = 'unknown'
+ORBAX_MANAGER = names.FORMAT_ORBAX_MANAGER
+ORBAX_V1 = names.FORMAT_ORBAX_V1
+EMPTY = names.FORMAT_EMPTY
+UNKNOWN = names.FORMAT_UNKNOWN
 
 # Written by ckpt_widgets.migrate.convert next to the converted steps; not a step itself.
 CONVERSION_LEDGER = 'flax_conversion.json'

@@ -18,6 +18,7 @@ from flax import serialization
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 import ckpt_widgets as cw
+from ckpt_widgets import names
 from ckpt_widgets.migrate.convert import (
     DestinationNotEmptyError,
     convert_legacy,
@@ -61,6 +62,7 @@ def restore_all(directory, abstract):
 def test_fixtures_are_the_old_formats():
     assert detect_format(LEGACY / 'flax_0.7.5_orbax_0.4.8') == 'orbax-0.4-aggregate'
     assert detect_format(LEGACY / 'flax_0.7.5_msgpack') == 'flax-msgpack'
+    assert 'orbax-0.4-aggregate' in names.FORMATS  # the one vocabulary
     for step in (2, 4):
         assert sorted(os.listdir(LEGACY / 'flax_0.7.5_orbax_0.4.8' / f'checkpoint_{step}')) == [
             '_METADATA', 'checkpoint']
