@@ -41,6 +41,7 @@ _NAMES = {
     'use_host_devices': 'runtime',
     'version_table': 'runtime',
     'workdir': 'runtime',
+    'workdir_base': 'runtime',
     'show_deprecation_events': 'deprecation_events',
 }
 

@@ -24,9 +24,16 @@ PYTREE_METADATA_FILE = _format.PYTREE_METADATA_FILE  # '_METADATA'
 OCDBT_MANIFEST_FILE = _format.OCDBT_MANIFEST_FILE  # 'manifest.ocdbt'
 STEP_METADATA_FILE = '_CHECKPOINT_METADATA'
 FLAX_DEFAULT_PREFIX = 'checkpoint_'
+# Written by ckpt_widgets.migrate.convert next to the converted steps; not a step itself.
+CONVERSION_LEDGER_FILE = 'flax_conversion.json'
+PROCESS_DIR_GLOB = 'ocdbt.process_*'  # per-process OCDBT folders of a multi-process save
 # Orbax < 0.5 (Flax 0.7's default backend) kept small values in one msgpack file named
 # `checkpoint` next to `_METADATA`; today's Orbax still reads it but no longer writes it.
 AGGREGATE_FILE = 'checkpoint'
+# Flax's multiprocess arrays: a placeholder leaf in the msgpack file, the data in <file>_gda
+# (flax.training.checkpoints.MP_ARRAY_PH / MP_ARRAY_POSTFIX).
+FLAX_MP_ARRAY_PLACEHOLDER = '//GDAPlaceholder:'
+FLAX_MP_ARRAY_SUFFIX = '_gda'
 AGGREGATE_FILE_ROLE = 'pytree values, Orbax < 0.5 aggregate file'
 
 # The one vocabulary of what a checkpoint directory holds (`migrate.legacy.detect_format`).
@@ -51,7 +58,7 @@ FILE_ROLES = {
     '_strings.json': 'string leaves',
     'descriptor.pbtxt': 'descriptor',
     '_ROOT_METADATA': 'root metadata',
-    'flax_conversion.json': 'conversion record',
+    CONVERSION_LEDGER_FILE: 'conversion record',
     '.zarray': 'zarr array metadata',
 }
 DIR_ROLES = {
@@ -63,7 +70,7 @@ DIR_ROLES = {
 # _CHECKPOINT_METADATA holds timestamps, the OCDBT files depend on how writes were batched,
 # and ckpt_widgets.migrate.convert's record holds the absolute source path.
 VOLATILE_FILES = frozenset({COMMIT_SUCCESS_FILE, STEP_METADATA_FILE, OCDBT_MANIFEST_FILE,
-                            'flax_conversion.json'})
+                            CONVERSION_LEDGER_FILE})
 # Folders whose contents are random names whose count varies: shown as one line.
 COLLAPSED_DIRS = frozenset({'d'})
 

@@ -16,10 +16,6 @@ from typing import Any
 
 from . import names
 
-# Flax's multiprocess-array leaves (flax.training.checkpoints.MP_ARRAY_PH / MP_ARRAY_POSTFIX).
-FLAX_MP_ARRAY_PLACEHOLDER = '//GDAPlaceholder:'
-FLAX_MP_ARRAY_SUFFIX = '_gda'
-
 
 def restore_path(path: str | Path) -> Any:
     """The pytree stored at `path`: a Flax msgpack file, a Flax pytree folder or a step folder.
@@ -67,10 +63,10 @@ def _msgpack_state_dict(path: str) -> Any:
 
     with open(path, 'rb') as f:
         tree = serialization.msgpack_restore(f.read())
-    if any(isinstance(leaf, str) and leaf.startswith(FLAX_MP_ARRAY_PLACEHOLDER)
+    if any(isinstance(leaf, str) and leaf.startswith(names.FLAX_MP_ARRAY_PLACEHOLDER)
            for leaf in jax.tree.leaves(tree)):
         raise ValueError(
-            f'{path}: holds multiprocess arrays stored in {path}{FLAX_MP_ARRAY_SUFFIX}; '
+            f'{path}: holds multiprocess arrays stored in {path}{names.FLAX_MP_ARRAY_SUFFIX}; '
             'converting those is not supported')
     return tree
 

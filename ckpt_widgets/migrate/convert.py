@@ -56,6 +56,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from ckpt_widgets import names
 from ckpt_widgets.migrate.legacy import (
   CONVERSION_LEDGER,
   ORBAX_MANAGER,
@@ -67,6 +68,7 @@ from ckpt_widgets.migrate.legacy import (
   read_flax_state_dict,
 )
 from ckpt_widgets.pytrees import leaves_equal
+from ckpt_widgets.render import human_size
 
 __all__ = [
     'ConversionReport',
@@ -149,7 +151,7 @@ class ConversionReport:
       result = s.status if s.status != CONVERTED else f'converted, verified ({s.seconds:.2f} s)'
       if s.detail:
         result += f': {s.detail}'
-      rows.append((str(s.step), s.source, s.source_format, _human_bytes(s.size_bytes), result))
+      rows.append((str(s.step), s.source, s.source_format, human_size(s.size_bytes), result))
     for entry in self.skipped:
       rows.append(('-', entry.name, '', '', ('NOT CONVERTED: ' if entry.is_error else 'skipped: ') + entry.reason))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -166,14 +168,6 @@ class ConversionReport:
       lines.append(self.how_to_restore)
     lines.append(summary)  # last, so scripts can read the counts with `tail -1`
     return '\n'.join(lines)
-
-
-def _human_bytes(n: int) -> str:
-  for unit in ('B', 'KiB', 'MiB', 'GiB'):
-    if n < 1024 or unit == 'GiB':
-      return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
-    n /= 1024
-  raise AssertionError('unreachable')
 
 
 # ---------------------------------------------------------------- verification
@@ -501,7 +495,7 @@ def convert_legacy(
     src: str | os.PathLike,
     dst: str | os.PathLike,
     *,
-    prefix: str = 'checkpoint_',
+    prefix: str = names.FLAX_DEFAULT_PREFIX,
     overwrite: bool = False,
     progress: bool = True,
     like: Any = None,
@@ -603,7 +597,7 @@ def _parser() -> argparse.ArgumentParser:
   )
   parser.add_argument('src', metavar='SRC', help='directory holding <prefix><step> checkpoints')
   parser.add_argument('dst', metavar='DST', help='new or empty directory for the Orbax checkpoints')
-  parser.add_argument('--prefix', default='checkpoint_', help="step name prefix (default: %(default)s)")
+  parser.add_argument('--prefix', default=names.FLAX_DEFAULT_PREFIX, help="step name prefix (default: %(default)s)")
   parser.add_argument('--like', metavar='MODULE:CALLABLE', help=(
       'write each step as StandardSave writes the state this callable returns (your train '
       'state or its abstract form), e.g. mypkg.train:initial_state; default: Flax\'s state dict'))

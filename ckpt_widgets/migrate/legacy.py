@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from ckpt_widgets import names
-from ckpt_widgets.read_step import FLAX_MP_ARRAY_SUFFIX, read_legacy_step
+from ckpt_widgets.read_step import read_legacy_step
 
 FLAX_MSGPACK = names.FORMAT_FLAX_MSGPACK
 FLAX_ORBAX = names.FORMAT_FLAX_ORBAX
@@ -32,13 +32,11 @@ ORBAX_V1 = names.FORMAT_ORBAX_V1
 EMPTY = names.FORMAT_EMPTY
 UNKNOWN = names.FORMAT_UNKNOWN
 
-# Written by ckpt_widgets.migrate.convert next to the converted steps; not a step itself.
-CONVERSION_LEDGER = 'flax_conversion.json'
+CONVERSION_LEDGER = names.CONVERSION_LEDGER_FILE
 
 # Files that mark a directory as an Orbax PyTree checkpoint (same test as
 # flax.training.checkpoints._is_orbax_checkpoint).
-_ORBAX_PYTREE_MARKERS = ('_CHECKPOINT_METADATA', '_METADATA', 'manifest.ocdbt')
-_ORBAX_TMP_SUFFIX = '.orbax-checkpoint-tmp'
+_ORBAX_PYTREE_MARKERS = (names.STEP_METADATA_FILE, names.PYTREE_METADATA_FILE, names.OCDBT_MANIFEST_FILE)
 # flax.training.checkpoints.SIGNED_FLOAT_RE: what Flax itself parses as a step.
 _FLAX_STEP_RE = re.compile(r'[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?')
 
@@ -83,19 +81,19 @@ class SkippedEntry:
 
 
 def _is_orbax_pytree_dir(path: str) -> bool:
-  return any(os.path.exists(os.path.join(path, m)) for m in ('_METADATA', 'manifest.ocdbt'))
+  return any(os.path.exists(os.path.join(path, m)) for m in (names.PYTREE_METADATA_FILE, names.OCDBT_MANIFEST_FILE))
 
 
 def _pytree_dir_format(path: str) -> str:
   """ORBAX_AGGREGATE for a pytree folder written by Orbax < 0.5, else FLAX_ORBAX."""
   if os.path.isfile(os.path.join(path, AGGREGATE_FILE)) and not os.path.exists(
-      os.path.join(path, 'manifest.ocdbt')):
+      os.path.join(path, names.OCDBT_MANIFEST_FILE)):
     return ORBAX_AGGREGATE
   return FLAX_ORBAX
 
 
 def classify_flax_entries(
-    directory: str, prefix: str = 'checkpoint_'
+    directory: str, prefix: str = names.FLAX_DEFAULT_PREFIX
 ) -> tuple[list[LegacyStep], list[SkippedEntry]]:
   """Returns (steps in step order, entries that are not steps), for a Flax directory.
 
@@ -119,9 +117,9 @@ def classify_flax_entries(
       skipped.append(SkippedEntry(name, f'name does not start with {prefix!r}'))
     elif suffix == 'tmp':
       skipped.append(SkippedEntry(name, 'unfinished Flax save (never renamed to a step)'))
-    elif _ORBAX_TMP_SUFFIX in name:
+    elif names.is_tmp_name(name):
       skipped.append(SkippedEntry(name, 'unfinished Orbax save (temporary directory)'))
-    elif suffix.endswith(FLAX_MP_ARRAY_SUFFIX):
+    elif suffix.endswith(names.FLAX_MP_ARRAY_SUFFIX):
       skipped.append(SkippedEntry(name, 'multiprocess-array data of a Flax step'))
     elif re.fullmatch(r'\d+', suffix):
       step = int(suffix)
@@ -150,7 +148,7 @@ def _step_dirs_with_items(directory: str) -> list[str]:
     path = os.path.join(directory, name)
     if (
         os.path.isdir(path)
-        and os.path.isfile(os.path.join(path, '_CHECKPOINT_METADATA'))
+        and os.path.isfile(os.path.join(path, names.STEP_METADATA_FILE))
         and not _is_orbax_pytree_dir(path)
     ):
       found.append(path)
@@ -159,14 +157,14 @@ def _step_dirs_with_items(directory: str) -> list[str]:
 
 def _written_by_v1(step_dir: str) -> bool:
   try:
-    with open(os.path.join(step_dir, '_CHECKPOINT_METADATA')) as f:
+    with open(os.path.join(step_dir, names.STEP_METADATA_FILE)) as f:
       handlers = json.load(f).get('item_handlers') or {}
   except (OSError, ValueError):
     return False
   return any('.experimental.v1.' in str(h) for h in handlers.values())
 
 
-def detect_format(path: str | os.PathLike, prefix: str = 'checkpoint_') -> str:
+def detect_format(path: str | os.PathLike, prefix: str = names.FLAX_DEFAULT_PREFIX) -> str:
   """Returns which checkpoint format a directory holds.
 
   One of 'flax-msgpack', 'flax-orbax', 'orbax-0.4-aggregate' (Flax on Orbax < 0.5, e.g.

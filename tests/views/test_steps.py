@@ -80,7 +80,7 @@ def test_damaged_step_from_diagnose(tmp_path):
         (tmp_path / str(step)).mkdir()
     view = cw.RetainedSteps(tmp_path, diagnose=lambda p: 'missing _METADATA' if p.name == '2' else None)
     assert view.kept == (1,)
-    assert view.model.with_status('damaged') == (2,)
+    assert view.damaged == (2,)
     assert '   2  damaged     missing _METADATA' in view.text
 
 

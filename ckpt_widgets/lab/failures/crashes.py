@@ -31,7 +31,6 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import pathlib
 import queue
@@ -44,8 +43,6 @@ import warnings
 
 from ckpt_widgets.lab.failures import crash_child
 from ckpt_widgets.pytrees import trees_equal
-
-logging.getLogger('absl').setLevel(logging.ERROR)
 
 TMP_SUFFIX = crash_child.TMP_SUFFIX
 # Big enough that the background commit of one step outlasts the few
