@@ -28,6 +28,14 @@ FLAX_DEFAULT_PREFIX = 'checkpoint_'
 # Written by ckpt_widgets.migrate.convert next to the converted steps; not a step itself.
 CONVERSION_LEDGER_FILE = 'flax_conversion.json'
 PROCESS_DIR_GLOB = 'ocdbt.process_*'  # per-process OCDBT folders of a multi-process save
+# Orbax < 0.5 (Flax 0.7's default backend) kept small values in one msgpack file named
+# `checkpoint` next to `_METADATA`; today's Orbax still reads it but no longer writes it.
+AGGREGATE_FILE = 'checkpoint'
+# Flax's multiprocess arrays: a placeholder leaf in the msgpack file, the data in <file>_gda
+# (flax.training.checkpoints.MP_ARRAY_PH / MP_ARRAY_POSTFIX).
+FLAX_MP_ARRAY_PLACEHOLDER = '//GDAPlaceholder:'
+FLAX_MP_ARRAY_SUFFIX = '_gda'
+AGGREGATE_FILE_ROLE = 'pytree values, Orbax < 0.5 aggregate file'
 
 V1_CHECKPOINT_FILE = 'orbax.checkpoint'  # a single checkpoint written by v1 `ocp.save`
 
@@ -38,8 +46,11 @@ FLAX_ORBAX = 'flax-orbax'  # Flax save_checkpoint on its Orbax backend: one pytr
 FLAX_MIXED = 'flax-mixed'  # both Flax kinds in one folder (the backend changed mid-run)
 ORBAX_MANAGER = 'orbax-manager'  # CheckpointManager steps (or numbered Checkpointer folders)
 ORBAX_V1 = 'orbax-v1'  # orbax.checkpoint.experimental.v1
+# Flax on orbax-checkpoint < 0.5 (flax 0.7.x's default backend): `_METADATA` plus one aggregate
+# `checkpoint` file per step folder, no OCDBT. Today's Orbax still reads it.
+ORBAX_AGGREGATE = 'orbax-0.4-aggregate'
 UNKNOWN = 'unknown'  # entries, but no steps
-FORMATS = (EMPTY, FLAX_MSGPACK, FLAX_ORBAX, FLAX_MIXED, ORBAX_MANAGER, ORBAX_V1, UNKNOWN)
+FORMATS = (EMPTY, FLAX_MSGPACK, FLAX_ORBAX, ORBAX_AGGREGATE, FLAX_MIXED, ORBAX_MANAGER, ORBAX_V1, UNKNOWN)
 
 # Roles of well-known names inside a checkpoint.
 FILE_ROLES = {
@@ -154,6 +165,15 @@ def is_orbax_pytree_dir(path: str | os.PathLike) -> bool:
     return any(os.path.exists(os.path.join(path, m)) for m in (PYTREE_METADATA_FILE, OCDBT_MANIFEST_FILE))
 
 
+def pytree_dir_format(path: str | os.PathLike) -> str:
+    """ORBAX_AGGREGATE for a Flax pytree folder written by Orbax < 0.5 (one aggregate
+    `checkpoint` file, no OCDBT manifest), else FLAX_ORBAX."""
+    if (os.path.isfile(os.path.join(path, AGGREGATE_FILE))
+            and not os.path.exists(os.path.join(path, OCDBT_MANIFEST_FILE))):
+        return ORBAX_AGGREGATE
+    return FLAX_ORBAX
+
+
 def orbax_step_format(step_dir: str | os.PathLike) -> str:
     """ORBAX_V1 when the v1 API wrote this Orbax step folder (its step metadata names v1
     handlers), else ORBAX_MANAGER."""
@@ -192,7 +212,7 @@ def _flax_step_formats(directory: str, prefix: str) -> set[str]:
         if os.path.isfile(path):
             formats.add(FLAX_MSGPACK)
         elif os.path.isdir(path) and is_orbax_pytree_dir(path):
-            formats.add(FLAX_ORBAX)
+            formats.add(pytree_dir_format(path))
         else:
             continue
         seen.add(step)
@@ -227,4 +247,6 @@ def detect_format(path: str | os.PathLike, prefix: str = FLAX_DEFAULT_PREFIX) ->
     formats = _flax_step_formats(path, prefix)
     if len(formats) == 1:
         return formats.pop()
+    if formats and FLAX_MSGPACK not in formats:
+        return FLAX_ORBAX  # Orbax folders of both releases: a run that upgraded Orbax mid-way
     return FLAX_MIXED if formats else UNKNOWN

@@ -1,13 +1,15 @@
-"""Restore one step of a checkpoint directory, whatever wrote it, without a target.
+"""Read one step of a checkpoint directory, whatever wrote it, without a target.
 
-Used by the Dashboard to show what a step holds. It reads with the library that wrote the
-step: Flax's msgpack reader for legacy files, Orbax's PyTreeCheckpointer for pytree folders,
-and one of those per item for CheckpointManager / v1 step folders.
+The one step reader. A legacy Flax step (a msgpack file, or a pytree folder that Flax's Orbax
+backend wrote straight into the step, any Orbax release including the < 0.5 aggregate file)
+reads as `read_legacy_step` reads it: Flax's state dict, the tree the converter writes and the
+Dashboard shows. CheckpointManager / v1 step folders are read item by item with Orbax.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,25 +18,69 @@ from . import names
 
 
 def restore_path(path: str | Path) -> Any:
-    """The pytree stored at `path`: a Flax msgpack file, an Orbax pytree folder or a step folder.
+    """The pytree stored at `path`: a Flax msgpack file, a Flax pytree folder or a step folder.
 
+    A legacy Flax step comes back as Flax's state dict (lists as dicts keyed '0', '1', ...).
     A step folder with several items comes back as {item name: tree}; one item, as its tree.
     Raises ValueError naming the path when nothing there can be restored.
     """
     path = Path(path)
-    if path.is_file():
-        from flax import serialization
-        return serialization.msgpack_restore(path.read_bytes())
+    if path.is_file() or (path / names.PYTREE_METADATA_FILE).exists():
+        return read_legacy_step(path)
     if not path.is_dir():
         raise FileNotFoundError(f'{path} does not exist')
-    if (path / names.PYTREE_METADATA_FILE).exists():
-        return _restore_pytree(path)
     items = {p.name: p for p in sorted(path.iterdir()) if p.is_dir() and not names.is_tmp_name(p.name)}
     restored = {name: _restore_item(item) for name, item in items.items()}
     restored = {k: v for k, v in restored.items() if v is not _NOTHING}
     if not restored:
         raise ValueError(f'{path} holds no pytree, JSON or msgpack item that can be restored')
     return next(iter(restored.values())) if len(restored) == 1 else restored
+
+
+def read_legacy_step(path: str | os.PathLike) -> Any:
+    """The one reading of a legacy Flax step: what `restore_checkpoint(path, target=None)` returns.
+
+    `path` is a msgpack file or a folder Flax wrote on its Orbax backend (any Orbax release,
+    the < 0.5 aggregate file included). Both read as Flax's state dict: lists and tuples are
+    dicts keyed '0', '1', ..., arrays are numpy. The converter, the Dashboard and
+    `ckpt-lab inspect` all read legacy steps here, so they show the same tree. A damaged step
+    raises what msgpack or Orbax raise (the converter adds the file and format).
+
+    >>> read_legacy_step('/ckpts/flax_run/checkpoint_2')['step']  # doctest: +SKIP
+    array(2, dtype=int32)
+    """
+    path = os.fspath(path)
+    if os.path.isfile(path):
+        return _msgpack_state_dict(path)
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f'no such checkpoint: {path}')
+    return _flax_orbax_state_dict(path)
+
+
+def _msgpack_state_dict(path: str) -> Any:
+    import jax
+    from flax import serialization
+
+    with open(path, 'rb') as f:
+        tree = serialization.msgpack_restore(f.read())
+    if any(isinstance(leaf, str) and leaf.startswith(names.FLAX_MP_ARRAY_PLACEHOLDER)
+           for leaf in jax.tree.leaves(tree)):
+        raise ValueError(
+            f'{path}: holds multiprocess arrays stored in {path}{names.FLAX_MP_ARRAY_SUFFIX}; '
+            'converting those is not supported')
+    return tree
+
+
+def _flax_orbax_state_dict(path: str) -> Any:
+    import jax
+    import numpy as np
+    from flax.training import checkpoints
+
+    with warnings.catch_warnings():
+        # A view of what the step holds wants the saved shardings; the advice is noise here.
+        warnings.filterwarnings('ignore', message='Sharding info not provided')
+        tree = checkpoints.restore_checkpoint(path, target=None)
+    return jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) else x, tree)
 
 
 _NOTHING = object()

@@ -237,4 +237,6 @@ def _file_entry(entry: os.DirEntry, context: str) -> Entry:
             role = 'flax unfinished save'
     elif context == 'item' and not role and name == 'metadata':
         role = 'JSON item'
+    elif name == names.AGGREGATE_FILE:  # inside a step or item, never a step itself
+        role = names.AGGREGATE_FILE_ROLE
     return Entry(name=name, kind='file', role=role, size=size, step=step)

@@ -153,6 +153,9 @@ class RetainedSteps(View):
         return self.model.with_status('damaged')
 
 
+NO_TREE = object()  # PytreeView(NO_TREE, 'why'): shows only the label, e.g. 'choose a step'
+
+
 class PytreeView(View):
     """A pytree leaf by leaf: path, type, shape, dtype, sharding with its device grid, value."""
 
@@ -168,9 +171,14 @@ class PytreeView(View):
         return self.refresh()
 
     def _build(self):
+        if self.tree is NO_TREE:
+            return None
         return pytrees.summarize(self.tree, self.label, limit=self.limit)
 
     def _render(self, model):
+        if model is None:  # nothing to show: the label says why, without a table of None
+            return self.label, (f'<div class="ckpt-widgets pytree-view"><i>'
+                                f'{render.escape(self.label)}</i></div>')
         return render.pytree_text(model), render.pytree_html(model)
 
 
@@ -263,7 +271,7 @@ class Dashboard(View):
         self.steps = RetainedSteps(source, prefix=prefix, policy=policy, diagnose=diagnose)
         self.tree = DirectoryTree(self.steps.tracker.directory)
         self.selector = widgets.Dropdown(description='restore step', options=[])
-        self.restored = PytreeView(None, 'no step selected')
+        self.restored = PytreeView(NO_TREE, 'no step selected: choose a step above')
         self.selected: int | None = None
         self.selector.observe(self._on_select, names='value')
         self.widget = widgets.VBox([self.tree.widget, self.steps.widget, self.selector,
@@ -282,14 +290,14 @@ class Dashboard(View):
         self.selected = step
         names = {s.step: s.name for s in self.steps.model.steps if s.status in ('kept', 'damaged')}
         if step not in names:
-            self.restored.show(None, f'step {step} is not on disk')
+            self.restored.show(NO_TREE, f'step {step} is not on disk')
         else:
             try:
                 with failure_noise.swallowed():  # a damaged step's read prints later, elsewhere
                     tree = restore_path(self.steps.tracker.directory / names[step])
                 self.restored.show(tree, f'step {step}')
             except Exception as e:  # noqa: BLE001 - a damaged step is shown, not raised
-                self.restored.show(None, f'step {step} cannot be restored: '
+                self.restored.show(NO_TREE, f'step {step} cannot be restored: '
                                          f'{error_headline(e, self.steps.tracker.directory)}')
         if self.selector.value != step and step in self.selector.options:
             self.selector.value = step

@@ -12,22 +12,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import warnings
 from typing import Any
 
-import jax
-import numpy as np
-
 from ckpt_widgets import names
-from ckpt_widgets.names import FLAX_MSGPACK, FLAX_ORBAX
+from ckpt_widgets.names import FLAX_MSGPACK
+from ckpt_widgets.read_step import read_legacy_step
 
 CONVERSION_LEDGER = names.CONVERSION_LEDGER_FILE
 
 # Files that mark a directory as an Orbax PyTree checkpoint (same test as
 # flax.training.checkpoints._is_orbax_checkpoint).
 _ORBAX_PYTREE_MARKERS = (names.STEP_METADATA_FILE, names.PYTREE_METADATA_FILE, names.OCDBT_MANIFEST_FILE)
-_FLAX_MP_ARRAY_SUFFIX = '_gda'  # flax.training.checkpoints.MP_ARRAY_POSTFIX
-_FLAX_MP_ARRAY_PLACEHOLDER = '//GDAPlaceholder:'  # ...checkpoints.MP_ARRAY_PH
 # flax.training.checkpoints.SIGNED_FLOAT_RE: what Flax itself parses as a step.
 _FLAX_STEP_RE = re.compile(r'[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?')
 
@@ -39,7 +34,7 @@ class LegacyStep:
   step: int
   name: str
   path: str
-  format: str  # FLAX_MSGPACK or FLAX_ORBAX
+  format: str  # names.FLAX_MSGPACK, FLAX_ORBAX or ORBAX_AGGREGATE
 
   def size_bytes(self) -> int:
     """Total size of the step's file(s); a directory's files summed."""
@@ -98,7 +93,7 @@ def classify_flax_entries(
       skipped.append(SkippedEntry(name, 'unfinished Flax save (never renamed to a step)'))
     elif names.is_tmp_name(name):
       skipped.append(SkippedEntry(name, 'unfinished Orbax save (temporary directory)'))
-    elif suffix.endswith(_FLAX_MP_ARRAY_SUFFIX):
+    elif suffix.endswith(names.FLAX_MP_ARRAY_SUFFIX):
       skipped.append(SkippedEntry(name, 'multiprocess-array data of a Flax step'))
     elif re.fullmatch(r'\d+', suffix):
       step = int(suffix)
@@ -108,7 +103,7 @@ def classify_flax_entries(
       elif os.path.isfile(path):
         steps[step] = LegacyStep(step, name, path, FLAX_MSGPACK)
       elif os.path.isdir(path) and names.is_orbax_pytree_dir(path):
-        steps[step] = LegacyStep(step, name, path, FLAX_ORBAX)
+        steps[step] = LegacyStep(step, name, path, names.pytree_dir_format(path))
       else:
         skipped.append(SkippedEntry(
             name, 'directory is not an Orbax checkpoint (no _METADATA or manifest.ocdbt)', True))
@@ -120,58 +115,23 @@ def classify_flax_entries(
   return [steps[s] for s in sorted(steps)], skipped
 
 
-def _to_numpy(tree: Any) -> Any:
-  return jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) else x, tree)
-
-
-def _msgpack_state_dict(path: str) -> Any:
-  from flax import serialization  # pylint: disable=g-import-not-at-top
-
-  with open(path, 'rb') as f:
-    data = f.read()
-  try:
-    tree = serialization.msgpack_restore(data)
-  except Exception as e:  # msgpack raises several unrelated types for bad input.
-    raise ValueError(
-        f'{path}: not a readable Flax msgpack checkpoint ({len(data)} bytes): '
-        f'{type(e).__name__}: {e}'
-    ) from e
-  placeholders = [
-      leaf for leaf in jax.tree.leaves(tree)
-      if isinstance(leaf, str) and leaf.startswith(_FLAX_MP_ARRAY_PLACEHOLDER)
-  ]
-  if placeholders:
-    raise ValueError(
-        f'{path}: holds multiprocess arrays stored in {path}{_FLAX_MP_ARRAY_SUFFIX}; '
-        'converting those is not supported'
-    )
-  return tree
-
-
-def _flax_orbax_state_dict(path: str) -> Any:
-  from flax.training import checkpoints  # pylint: disable=g-import-not-at-top
-
-  try:
-    with warnings.catch_warnings():
-      # Single-host CPU restore: the "sharding info not provided" advice is noise here.
-      warnings.filterwarnings('ignore', message='Sharding info not provided')
-      tree = checkpoints.restore_checkpoint(path, target=None)
-  except Exception as e:  # Orbax/TensorStore errors name the missing or bad file.
-    raise ValueError(
-        f'{path}: not a readable Flax Orbax checkpoint: {type(e).__name__}: {e}'
-    ) from e
-  return _to_numpy(tree)
-
-
 def read_flax_state_dict(step: LegacyStep) -> Any:
-  """Returns what `flax.training.checkpoints.restore_checkpoint(path, None)` returns.
+  """`read_step.read_legacy_step(step.path)`; a damaged step raises ValueError naming the file.
 
   That is Flax's state dict: lists and tuples become dicts with keys '0', '1', ...,
-  arrays are numpy. Raises ValueError naming the file when the step is unreadable.
+  arrays are numpy.
 
   >>> read_flax_state_dict(LegacyStep(1, 'checkpoint_1', p, 'flax-msgpack'))  # doctest: +SKIP
   {'0': 12, '1': {'bar': array([2, 3]), 'foo': 'str'}, '2': {'0': 1, '1': 4, '2': 10}}
   """
-  if step.format == FLAX_MSGPACK:
-    return _msgpack_state_dict(step.path)
-  return _flax_orbax_state_dict(step.path)
+  try:
+    return read_legacy_step(step.path)
+  except Exception as e:  # msgpack and Orbax/TensorStore raise many unrelated types.
+    if step.format == FLAX_MSGPACK:
+      raise ValueError(
+          f'{step.path}: not a readable Flax msgpack checkpoint ({step.size_bytes()} bytes): '
+          f'{type(e).__name__}: {e}'
+      ) from e
+    raise ValueError(
+        f'{step.path}: not a readable Flax Orbax checkpoint: {type(e).__name__}: {e}'
+    ) from e

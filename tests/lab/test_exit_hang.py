@@ -68,3 +68,15 @@ def test_bad_input(tmp_path):
   with pytest.raises(FileExistsError, match='directory is not empty'):
     exit_hang.run_exit_repro(tmp_path, 'pytree_save')
   assert os.listdir(tmp_path) == ['keep.txt']
+
+
+def test_standard_save_after_pytree_restore_in_one_manager_times_out_at_exit(tmp_path):
+  """Notebook 06's resume trap: the save fails, exit waits for a signal until Orbax's timeout
+  (300 s, shortened to 2 s here) raises the TimeoutError a user reported."""
+  r = exit_hang.run_exit_repro(tmp_path / 'resume', 'standard_save_after_pytree_restore',
+                               exit_timeout_s=60, slow_storage_s=0.5, signal_timeout_s=2)
+  assert r.stdout == ('save failed: Item "default" and args "StandardSaveArgs(...)" does not'
+                      ' match with any registered handler!')
+  assert "TimeoutError: Timeout waiting for key 'awaitable_signals_contract_" in r.stderr_tail
+  assert (r.hung_at_exit, r.returncode) == (False, 0) and r.exit_wait_s >= 2
+  assert r.entries == ('4',)  # the converted-like step; step 5 was never created

@@ -124,6 +124,8 @@ def test_report_text_lists_each_step(tmp_path, state):
   assert lines[2].startswith('100   checkpoint_100  flax-msgpack')
   assert 'converted, verified (' in lines[2]
   assert lines[-1] == '3 converted, 0 already converted, 0 failed, 0 entries skipped'
+  # One line on how the steps restore, and that StandardSave would write another structure.
+  assert lines[-2].startswith("Steps hold Flax's state dict") and 'like=' in lines[-2]
 
 
 def test_truncated_msgpack_and_corrupt_orbax_steps_are_reported_and_others_convert(tmp_path, state):

@@ -44,6 +44,11 @@ logging.getLogger('absl').setLevel(logging.ERROR)
 import numpy as np
 import orbax.checkpoint as ocp
 directory, mode, slow_storage_s = sys.argv[1], sys.argv[2], float(sys.argv[3])
+signal_timeout_s = int(sys.argv[4])
+if signal_timeout_s:
+  # Orbax waits this long (300 s) for the "directory created" signal before TimeoutError.
+  from orbax.checkpoint._src.multihost import multihost
+  multihost._DEFAULT_BARRIER_TIMEOUT = signal_timeout_s
 if slow_storage_s:
   # Slow storage (NFS, a fuse mount): every directory creation takes longer,
   # so the background creation is still running when the script ends.
@@ -81,6 +86,23 @@ elif mode == 'pytree_save':
   with ocp.CheckpointManager(directory) as mgr:
     mgr.save(0, args=ocp.args.PyTreeSave(tree))
   print('saved', flush=True)
+elif mode == 'standard_save_after_pytree_restore':
+  # Resuming into a converted folder (notebook 06): the step holds a state dict written with
+  # PyTreeSave; a fresh manager restores it with PyTreeRestore, which ties its 'default' item
+  # to the PyTree handler, so StandardSave in the same `with` fails, after the background
+  # directory creation has started.
+  state = {'w': np.ones(3, np.float32)}
+  options = ocp.CheckpointManagerOptions(enable_async_checkpointing=False)
+  with ocp.CheckpointManager(directory, options=options) as mgr:
+    mgr.save(4, args=ocp.args.PyTreeSave(state))
+  try:
+    with ocp.CheckpointManager(directory) as mgr:
+      state = mgr.restore(4, args=ocp.args.PyTreeRestore(item=state))
+      mgr.save(5, args=ocp.args.StandardSave(state))
+  except ValueError as e:
+    import re  # the message repeats the whole state and the handlers' addresses
+    print('save failed:', re.sub(r'args ".*" does', 'args "StandardSaveArgs(...)" does',
+                                 str(e).split(' Registered handlers')[0]), flush=True)
 elif mode == 'unwaited_save':
   mgr = ocp.CheckpointManager(directory)
   mgr.save(0, args=ocp.args.StandardSave({'w': tree['w']}))
@@ -97,6 +119,8 @@ MODES = (
     'pytree_save',
     'unwaited_save',
 )
+# Run on their own (not by run_all_modes): notebook 06's resume into a converted folder.
+OTHER_MODES = ('standard_save_after_pytree_restore',)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +170,7 @@ def run_exit_repro(
     exit_timeout_s: float = 20.0,
     slow_storage_s: float = 0.0,
     start_timeout_s: float = 180.0,
+    signal_timeout_s: int = 0,
 ) -> ExitRun:
   """Runs one repro mode in a child and kills it if exit hangs; never hangs itself.
 
@@ -153,15 +178,17 @@ def run_exit_repro(
   :data:`MODES`. The child gets ``start_timeout_s`` to reach its last line
   (imports are slow on a busy machine), then ``exit_timeout_s`` to exit.
   ``slow_storage_s`` delays every orbax directory creation in the child:
-  with 0.5 the racy hang happens every time (3 of 3 measured).
+  with 0.5 the racy hang happens every time (3 of 3 measured). ``signal_timeout_s`` > 0
+  shortens Orbax's 300 s wait for the directory signal in the child, so the ``TimeoutError``
+  it ends with shows up in ``stderr_tail`` within a notebook's patience.
 
   Example::
 
       >>> run_exit_repro('/tmp/hang_demo2', 'pytree_save').line()
       'pytree_save: exited in 0.1 s (code 0); on disk: 0'
   """
-  if mode not in MODES:
-    raise ValueError(f'unknown mode {mode!r}; choose one of {MODES}')
+  if mode not in MODES + OTHER_MODES:
+    raise ValueError(f'unknown mode {mode!r}; choose one of {MODES + OTHER_MODES}')
   if slow_storage_s < 0:
     raise ValueError(f'slow_storage_s must be >= 0, got {slow_storage_s}')
   directory = pathlib.Path(directory)
@@ -173,7 +200,7 @@ def run_exit_repro(
   env.setdefault('JAX_PLATFORMS', 'cpu')
   proc = subprocess.Popen(
       [sys.executable, '-c', _CHILD, str(directory), mode,
-       str(slow_storage_s)],
+       str(slow_storage_s), str(int(signal_timeout_s))],
       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
   )
   out_lines, err_lines = [], []
