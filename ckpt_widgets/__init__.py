@@ -18,7 +18,19 @@ from .runtime import (in_colab, pinned_versions, quiet_logs, show_logs, use_host
                       version_table, workdir)
 from .views import Compared, Dashboard, DirectoryTree, PytreeView, RetainedSteps, Row, compare
 
+# The workshop room's board, imported on first use: the views never import a room.
+_LAZY = {'ClassBoard': 'ckpt_widgets.workshop.board'}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
 __all__ = [
+    'ClassBoard',
     'examples', 'error_headline', 'Compared', 'Dashboard', 'DirectoryTree', 'PytreeView', 'RetainedSteps', 'Row', 'compare',
     'in_colab', 'pinned_versions', 'quiet_logs', 'show_logs', 'use_host_devices',
     'version_table', 'workdir',

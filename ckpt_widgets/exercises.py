@@ -44,6 +44,8 @@ from flax import serialization
 from flax.training import checkpoints
 
 from . import layout, render, runtime, scan
+from .workshop import progress
+from .workshop.hints import check_key
 from .errors import error_headline
 from .pytrees import compare
 
@@ -111,6 +113,7 @@ class Verdict:
     status: str
     message: str
     details: tuple[str, ...] = ()
+    hint_key: str = ''  # the mistake's key in workshop.hints (failed only), for the board
 
     @property
     def passed(self) -> bool:
@@ -147,9 +150,25 @@ class Verdict:
         return self.passed
 
 
-def _failed(title: str, hints: list[str], details: tuple[str, ...] = ()) -> Verdict:
+class Hint(str):
+    """A hint's text, carrying the key of its mistake in the hint table (`workshop.hints`).
+
+    >>> h = Hint('relative-path', 'your directory is relative')
+    >>> h, h.key
+    ('your directory is relative', 'relative-path')
+    """
+
+    key: str
+
+    def __new__(cls, key: str, text: str) -> Hint:
+        hint = super().__new__(cls, text)
+        hint.key = check_key(key)
+        return hint
+
+
+def _failed(title: str, hints: list[Hint], details: tuple[str, ...] = ()) -> Verdict:
     extra = tuple(f'also: {h}' for h in hints[1:])
-    return Verdict(title, 'failed', hints[0], extra + tuple(details))
+    return Verdict(title, 'failed', str(hints[0]), extra + tuple(details), hints[0].key)
 
 
 # --- running the learner's function ----------------------------------------------------------
@@ -254,7 +273,7 @@ def _error_or_unwaited(title: str, run: _Run, root: Path, unfinished: list[str])
     return None
 
 
-def _error_verdict(title: str, run: _Run, root: Path, hint: str | None = None) -> Verdict:
+def _error_verdict(title: str, run: _Run, root: Path, hint: Hint | None = None) -> Verdict:
     details = (EXIT_HANG_NOTE,) if run.left_a_waiting_thread() else ()
     return _failed(title, [hint or _error_hint(run.error, root)], details)
 
@@ -354,10 +373,10 @@ def _plain_tmp(name: str) -> str:
 
 # --- shared hints ----------------------------------------------------------------------------
 
-RELATIVE_HINT = 'your directory is relative: Orbax needs an absolute path (os.path.abspath(ckpt_dir))'
-STR_LEAF_HINT = ('StandardSave refuses str leaves: use PyTreeSave '
+RELATIVE_HINT = Hint('relative-path', 'your directory is relative: Orbax needs an absolute path (os.path.abspath(ckpt_dir))')
+STR_LEAF_HINT = Hint('str-leaf', 'StandardSave refuses str leaves: use PyTreeSave '
                  '(ocp.args.PyTreeSave / PyTreeRestore, or ocp.PyTreeCheckpointer)')
-LIST_TO_DICT_HINT = ("your restore turned the list into a dict with keys '0', '1', ...: "
+LIST_TO_DICT_HINT = Hint('list-to-dict', "your restore turned the list into a dict with keys '0', '1', ...: "
                      "that is Flax's restore_checkpoint(target=None); Orbax's PyTreeRestore keeps lists")
 
 
@@ -368,7 +387,7 @@ def _not_attempted(title: str, fn: Callable) -> Verdict:
                    'then run this cell again')
 
 
-def _error_hint(error: BaseException, root: Path) -> str:
+def _error_hint(error: BaseException, root: Path) -> Hint:
     """The specific hint for a known mistake's exception, else the exception itself."""
     message = str(error)
     if 'Checkpoint path should be absolute' in message:
@@ -376,32 +395,33 @@ def _error_hint(error: BaseException, root: Path) -> str:
     if "Unsupported type: <class 'str'>" in message:
         return STR_LEAF_HINT
     if 'does not support single arrays' in message:
-        return ('StandardSave refuses a single array: use ocp.args.ArraySave / ArrayRestore '
+        return Hint('array-standard-save', 'StandardSave refuses a single array: use ocp.args.ArraySave / ArrayRestore '
                 '(or ocp_v1.save / ocp_v1.load)')
     if 'Orbax backend only accept pytree' in message:
-        return ("that is the legacy call, and today's Flax refuses a bare array "
+        return Hint('legacy-bare-array', "that is the legacy call, and today's Flax refuses a bare array "
                 "(\"Orbax backend only accept pytree\"): use ocp.args.ArraySave / ArrayRestore")
-    return f'your function raised {error_headline(error, root)}'
+    return Hint(f'raised:{type(error).__name__}',
+                f'your function raised {error_headline(error, root)}')
 
 
-def _forgot_wait_hint(tmp: str) -> str:
+def _forgot_wait_hint(tmp: str) -> Hint:
     name = _plain_tmp(os.path.basename(tmp))
     step = layout.step_of(name)
     what = f'step {step} is still {name}' if step is not None else f'{name} is still unfinished'
-    return (f'you forgot to wait for the async save: {what} '
+    return Hint('forgot-wait', f'you forgot to wait for the async save: {what} '
             '(call wait_until_finished() or use `with`)')
 
 
-def _restore_hints(path: Path, step: int, expected: Any, root: Path) -> list[str]:
+def _restore_hints(path: Path, step: int, expected: Any, root: Path) -> list[Hint]:
     """[] when the step at `path` restores to `expected` (what Flax restored), else the hint."""
     try:
         restored = _restore_step(path)
     except Exception as e:  # noqa: BLE001 - the learner's checkpoint may be anything
-        return [f'step {step} does not restore: {error_headline(e, root)}']
+        return [Hint('restore-fails', f'step {step} does not restore: {error_headline(e, root)}')]
     if compare(expected, restored).equal:
         return []
-    return [f'step {step} does not restore to what Flax restores: '
-            + _first_difference(expected, restored, 'Flax', 'yours')]
+    return [Hint('restore-differs', f'step {step} does not restore to what Flax restores: '
+                 + _first_difference(expected, restored, 'Flax', 'yours'))]
 
 
 def _first_difference(a: Any, b: Any, left: str, right: str) -> str:
@@ -489,6 +509,7 @@ def _legacy_loop() -> dict:
             'restored': serialization.from_state_dict(_loop_target(), raw)}
 
 
+@progress.recorded('training_loop')
 def check_training_loop(fn: Callable) -> Verdict:
     """Exercise 1: `fn(ckpt_dir, tree, steps)` saves `tree` at every step, like
     `legacy_training_loop`. `ckpt_dir` is the legacy relative './tmp/loop'; `fn` runs with
@@ -514,19 +535,19 @@ def check_training_loop(fn: Callable) -> Verdict:
     directory = root / LOOP_DIR
     steps = _finished_steps(directory)
     if not steps:
-        return _failed(title, [f"no finished step in ckpt_dir ('{LOOP_DIR}', relative to the "
-                               "folder your function runs in): save every step there"])
+        return _failed(title, [Hint('no-steps', f"no finished step in ckpt_dir ('{LOOP_DIR}', relative to the "
+                               "folder your function runs in): save every step there")])
     kept = tuple(s.step for s in steps)
     names = tuple(s.name for s in steps)
     hints = []
     if kept != legacy['kept']:
         if kept == (0, 2, 3, 4):
-            why = 'keep_period is not keep_every_n_steps (see 06: FlaxRetention)'
+            key, why = 'keep-period', 'keep_period is not keep_every_n_steps (see 06: FlaxRetention)'
         else:
-            why = ('give the manager preservation_policy=FlaxRetention(keep=3, '
+            key, why = 'retention', ('give the manager preservation_policy=FlaxRetention(keep=3, '
                    'keep_every_n_steps=2), Flax\'s rule (see 06)')
-        hints.append(f'you kept steps {_steps_text(kept)}; Flax kept '
-                     f'{_steps_text(legacy["kept"])}: {why}')
+        hints.append(Hint(key, f'you kept steps {_steps_text(kept)}; Flax kept '
+                          f'{_steps_text(legacy["kept"])}: {why}'))
     flax_name = dict(zip(legacy['kept'], legacy['names']))
     mine = dict(zip(kept, names))
     common = [s for s in kept if s in flax_name] or [None]
@@ -536,7 +557,8 @@ def check_training_loop(fn: Callable) -> Verdict:
     if yours_name != theirs:
         why = ("Orbax adds the underscore, use step_prefix='test'" if '__' in yours_name
                else "use step_prefix='test' (Orbax adds the underscore)")
-        hints.append(f'your step folders are named {yours_name}; Flax names them {theirs}: {why}')
+        hints.append(Hint('step-prefix', f'your step folders are named {yours_name}; Flax names '
+                          f'them {theirs}: {why}'))
     hints += _restore_hints(directory / names[-1], kept[-1], legacy['restored'], root)
     if hints:
         return _failed(title, hints)
@@ -564,6 +586,7 @@ def _legacy_pure() -> tuple:
                  for tree in _pure_trees())
 
 
+@progress.recorded('pure_save_load')
 def check_pure_save_load(fn: Callable) -> Verdict:
     """Exercise 2: `fn(ckpt_dir, tree, target)` saves `tree` (no manager, no steps) and
     returns it restored into `target`'s structure, like `legacy_save_and_load`.
@@ -588,26 +611,30 @@ def check_pure_save_load(fn: Callable) -> Verdict:
         _settle(root, unwaited=bool(unfinished) or run.error is not None)
     if error is not None:
         if call == 2 and 'already exists' in str(error):
-            return _error_verdict(title, run, root, 'your second save to the same path failed '
-                                  "(it already exists): Flax's overwrite=True is Orbax's force=True")
+            return _error_verdict(title, run, root, Hint(
+                'needs-force', 'your second save to the same path failed '
+                "(it already exists): Flax's overwrite=True is Orbax's force=True"))
         return _error_verdict(title, run, root)
     if unfinished:
         return _failed(title, [_forgot_wait_hint(unfinished[-1])])
     for call, (flax_result, yours) in enumerate(zip(legacy, results), start=1):
         if yours is None:
-            return _failed(title, ['your function returned None: return the restored tree'])
+            return _failed(title, [Hint('returned-none',
+                                        'your function returned None: return the restored tree')])
         if compare(flax_result, yours).equal:
             continue
         if call == 2 and compare(legacy[0], yours).equal:
-            return _failed(title, ['your second call returned the first tree: the second save '
-                                   "did not replace the first (Flax's overwrite=True is "
-                                   "Orbax's force=True)"])
+            return _failed(title, [Hint('first-tree-returned',
+                                        'your second call returned the first tree: the second '
+                                        "save did not replace the first (Flax's overwrite=True "
+                                        "is Orbax's force=True)")])
         if _is_list_to_dict(flax_result, yours):
             return _failed(title, [LIST_TO_DICT_HINT])
-        return _failed(title, [f'call {call} returned something else than Flax: '
-                               + _first_difference(flax_result, yours, 'Flax', 'yours')])
+        return _failed(title, [Hint('result-differs', f'call {call} returned something else than '
+                                    'Flax: ' + _first_difference(flax_result, yours, 'Flax', 'yours'))])
     if not (root / PURE_DIR).exists():
-        return _failed(title, [f"nothing was saved at ckpt_dir ('{PURE_DIR}'): save there"])
+        return _failed(title, [Hint('nothing-saved',
+                                    f"nothing was saved at ckpt_dir ('{PURE_DIR}'): save there")])
     return Verdict(title, 'passed',
                    'both saves restore equal to Flax\'s, and the second replaced the first '
                    "(Flax's overwrite=True is Orbax's force=True)")
@@ -640,6 +667,7 @@ def _saved_by_yesterdays_job(directory: Path) -> None:
             mngr.save(step, args=ocp.args.PyTreeSave(_step_tree(step)))
 
 
+@progress.recorded('restore_without_target')
 def check_restore_without_target(fn: Callable) -> Verdict:
     """Exercise 3: `fn(ckpt_dir)` returns the newest step of an Orbax `CheckpointManager`
     directory (steps 0, 1, 2 saved with `PyTreeSave` by another process), without a target,
@@ -660,11 +688,13 @@ def check_restore_without_target(fn: Callable) -> Verdict:
     latest = RESTORE_STEPS[-1]
     expected = _step_tree(latest)
     if any('could not be restored' in line for line in run.logs):
-        return _failed(title, ['you restored without args: a fresh CheckpointManager does not '
-                               'know what item "default" holds (Orbax warned "could not be '
-                               'restored"): pass args=ocp.args.PyTreeRestore()'])
+        return _failed(title, [Hint('restore-without-args',
+                                    'you restored without args: a fresh CheckpointManager does not '
+                                    'know what item "default" holds (Orbax warned "could not be '
+                                    'restored"): pass args=ocp.args.PyTreeRestore()')])
     if run.result is None:
-        return _failed(title, ['your function returned None: return the restored tree'])
+        return _failed(title, [Hint('returned-none',
+                                    'your function returned None: return the restored tree')])
     if compare(expected, run.result).equal:
         return Verdict(title, 'passed',
                        f'step {latest} comes back as saved, lists included',
@@ -674,10 +704,11 @@ def check_restore_without_target(fn: Callable) -> Verdict:
         return _failed(title, [LIST_TO_DICT_HINT])
     for step in RESTORE_STEPS[:-1]:
         if compare(_step_tree(step), run.result).equal:
-            return _failed(title, [f'you restored step {step}; restore_checkpoint restores the '
-                                   f'latest step ({latest}): use mngr.latest_step()'])
-    return _failed(title, [f'your result differs from step {latest}: '
-                           + _first_difference(expected, run.result, 'saved', 'yours')])
+            return _failed(title, [Hint('not-latest-step',
+                                        f'you restored step {step}; restore_checkpoint restores '
+                                        f'the latest step ({latest}): use mngr.latest_step()')])
+    return _failed(title, [Hint('result-differs', f'your result differs from step {latest}: '
+                                + _first_difference(expected, run.result, 'saved', 'yours'))])
 
 
 # --- exercise 4: async saves (notebook 04) ---------------------------------------------------
@@ -729,6 +760,7 @@ def _legacy_async() -> dict:
             'blocked': _blocked(commits, train_step.calls, ASYNC_STEPS)}
 
 
+@progress.recorded('async_save')
 def check_async_save(fn: Callable) -> Verdict:
     """Exercise 4: `fn(ckpt_dir, params, steps, train_step)` runs the loop of
     `legacy_async_training_loop` with Orbax: `params = train_step(params)`, then a save
@@ -752,25 +784,28 @@ def check_async_save(fn: Callable) -> Verdict:
     if run.error is not None:
         return _error_verdict(title, run, root)
     if len(train_step.calls) != len(ASYNC_STEPS):
-        return _failed(title, [f'your loop called train_step {len(train_step.calls)} times for '
-                               f'{len(ASYNC_STEPS)} steps: call it once per step, like the '
-                               'legacy loop'])
+        return _failed(title, [Hint('train-step-calls',
+                                    f'your loop called train_step {len(train_step.calls)} times '
+                                    f'for {len(ASYNC_STEPS)} steps: call it once per step, like '
+                                    'the legacy loop')])
     if unfinished:
         return _failed(title, [_forgot_wait_hint(unfinished[-1])])
     blocked = _blocked(commits, train_step.calls, ASYNC_STEPS)
     if blocked is None:
-        return _failed(title, ['no Orbax save committed a step per step in ckpt_dir: save '
-                               'every step with an ocp.CheckpointManager'])
+        return _failed(title, [Hint('no-manager-save',
+                                    'no Orbax save committed a step per step in ckpt_dir: save '
+                                    'every step with an ocp.CheckpointManager')])
     hints = []
     if blocked:
-        hints.append('your save blocked the loop for as long as a synchronous save: use '
-                     "CheckpointManager's async save (and wait once, after the loop)")
+        hints.append(Hint('blocking-save',
+                          'your save blocked the loop for as long as a synchronous save: use '
+                          "CheckpointManager's async save (and wait once, after the loop)"))
     steps = _finished_steps(root)
     kept = tuple(s.step for s in steps)
     if kept != legacy['kept']:
-        hints.append(f'you kept steps {_steps_text(kept)}; Flax kept '
-                     f'{_steps_text(legacy["kept"])}: keep=2 keeps the newest 2 '
-                     '(preservation_policy=LatestN(2), or max_to_keep=2)')
+        hints.append(Hint('retention', f'you kept steps {_steps_text(kept)}; Flax kept '
+                          f'{_steps_text(legacy["kept"])}: keep=2 keeps the newest 2 '
+                          '(preservation_policy=LatestN(2), or max_to_keep=2)'))
     if steps:
         hints += _restore_hints(root / steps[-1].name, kept[-1], legacy['restored'], root)
     if hints:
@@ -800,6 +835,7 @@ def _legacy_array() -> Any:
         return _quietly(legacy_single_array, directory, _single_array())
 
 
+@progress.recorded('single_array')
 def check_single_array(fn: Callable) -> Verdict:
     """Exercise 5: `fn(ckpt_dir, arr)` saves one bare array under `ckpt_dir` and returns
     it restored, like `legacy_single_array` (which ran on Flax's msgpack backend).
@@ -820,17 +856,20 @@ def check_single_array(fn: Callable) -> Verdict:
     if early is not None:
         return early
     if not any(root.iterdir()):
-        return _failed(title, ['nothing was saved under ckpt_dir: save the array there'])
+        return _failed(title, [Hint('nothing-saved',
+                                    'nothing was saved under ckpt_dir: save the array there')])
     result = run.result
     if result is None:
-        return _failed(title, ['your function returned None: return the restored array'])
+        return _failed(title, [Hint('returned-none',
+                                    'your function returned None: return the restored array')])
     if not hasattr(result, 'shape') or not hasattr(result, 'dtype'):
-        return _failed(title, [f'you returned a {type(result).__name__}, not the array: the '
-                               'legacy code got the bare array back; save it with ArraySave '
-                               'instead of wrapping it'])
+        return _failed(title, [Hint('wrapped-array',
+                                    f'you returned a {type(result).__name__}, not the array: the '
+                                    'legacy code got the bare array back; save it with ArraySave '
+                                    'instead of wrapping it')])
     if not compare(legacy, result).equal:
-        return _failed(title, ['your array differs from Flax\'s: '
-                               + _first_difference(legacy, result, 'Flax', 'yours')])
+        return _failed(title, [Hint('result-differs', 'your array differs from Flax\'s: '
+                                    + _first_difference(legacy, result, 'Flax', 'yours'))])
     return Verdict(title, 'passed',
                    "the bare array comes back equal to Flax's (values, shape and dtype)")
 
