@@ -188,14 +188,32 @@ def _summary(index: int, exercise: str, title: str, rows: tuple[LearnerRow, ...]
                            count['not attempted'], count[''], common, max(0, len(ranked) - shown))
 
 
+def _read(path: Path, cache: dict | None) -> tuple[list, str | None]:
+    """`progress.read_file`, remembered in `cache` while the file's size and mtime stay."""
+    if cache is None:
+        return progress.read_file(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return progress.read_file(path)
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+    hit = cache.get(path.name)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    result = progress.read_file(path)
+    cache[path.name] = (stamp, result)
+    return result
+
+
 def parse_board(folder: str | os.PathLike, *, now: float, idle_minutes: float = DEFAULT_IDLE_MINUTES,
                 exercises: tuple[tuple[str, str], ...] = EXERCISES, label: str | None = None,
-                hints_shown: int = HINTS_SHOWN) -> BoardModel:
+                hints_shown: int = HINTS_SHOWN, cache: dict | None = None) -> BoardModel:
     """Read every `<learner>.jsonl` of `folder` into a `BoardModel`; never raises on content.
 
     A learner is a file; its records are read in file order (the order they were written).
     Lines that are not records, records of an unknown exercise or of another learner's name,
-    and files that are not progress files are counted in `skipped_*`, not shown.
+    and files that are not progress files are counted in `skipped_*`, not shown. `cache`
+    (a dict the caller keeps, e.g. the live view) skips re-reading files that did not change.
     """
     folder = Path(folder)
     label = label or folder.name or str(folder)
@@ -213,18 +231,19 @@ def parse_board(folder: str | os.PathLike, *, now: float, idle_minutes: float = 
         return dataclasses.replace(model, problem=f'cannot be listed ({e.strerror})')
     rows, total = [], 0
     for path in files:
-        lines, why_not = progress.read_file(path)
+        lines, why_not = _read(path, cache)
         if why_not:
             skipped_files[why_not] += 1
             continue
         stem = path.name[:-len(progress.SUFFIX)]
         records = []
+        mine: dict[str, bool] = {}  # learner name -> whether it is this file's
         for item in lines:
-            if isinstance(item, str):
+            if type(item) is str:
                 skipped_lines[item] += 1
             elif item.exercise not in known_set:
                 skipped_lines['unknown exercise'] += 1
-            elif progress.file_stem(item.learner) != stem:
+            elif not mine.setdefault(item.learner, progress.file_stem(item.learner) == stem):
                 skipped_lines["another learner's name"] += 1
             else:
                 records.append(item)
@@ -363,11 +382,13 @@ class ClassBoard(View):
             raise ValueError(f'ClassBoard needs a progress folder: pass one, or set '
                              f'{progress.ENV_FOLDER}')
         self.folder, self.idle_minutes, self.now, self.label = Path(folder), idle_minutes, now, label
+        self._cache: dict = {}  # file name -> (size, mtime, inode) and what it held
         super().__init__()
 
     def _build(self) -> BoardModel:
         now = self.now if self.now is not None else time.time()
-        return parse_board(self.folder, now=now, idle_minutes=self.idle_minutes, label=self.label)
+        return parse_board(self.folder, now=now, idle_minutes=self.idle_minutes, label=self.label,
+                           cache=self._cache)
 
     def _render(self, model: BoardModel) -> tuple[str, str]:
         return board_text(model), board_html(model)

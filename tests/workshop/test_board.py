@@ -188,3 +188,27 @@ def test_reading_never_changes_the_folder(sample):
     ClassBoard(sample, now=NOW).refresh()
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in sample.iterdir()} == before
     assert sorted(os.listdir(sample)) == sorted(p.name for p in before)
+
+
+def test_the_view_rereads_a_file_that_grew(tmp_path):
+    write(tmp_path, 'ada', rec())
+    view = ClassBoard(tmp_path, now=NOW)
+    assert view.model.learners[0].cells[0].text == '✗ 1'
+    write(tmp_path, 'ada', rec(status='passed'))
+    assert view.refresh().model.learners[0].cells[0].text == '✓ 2'
+
+
+def test_the_benchmark_builds_the_room_it_times(tmp_path):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'benchmarks'))
+    import bench_board
+
+    bench_board.make_room(tmp_path, learners=3, records=7)
+    m = parse_board(tmp_path, now=NOW)
+    assert len(m.learners) == 3 and m.records == 21 and m.skipped_lines == ()
+    results = {'load_average': [1.0], 'board': {
+        'learners': 3, 'records_each': 7, 'bytes': 100,
+        **{k: {'median_ms': 1.0, 'min_ms': 1.0, 'max_ms': 2.0, 'repeat': 3}
+           for k in ('parse', 'text', 'html', 'cold_refresh', 'refresh')}}}
+    assert 'target < 200 ms ✓' in bench_board.markdown(results)
