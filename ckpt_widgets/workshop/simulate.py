@@ -33,6 +33,7 @@ from . import progress
 
 LEARNERS = ('ada', 'alan', 'barbara', 'claude', 'donald', 'edsger', 'frances', 'grace',
             'john', 'katherine', 'ken', 'margaret')
+MODULE = 'ckpt_widgets.workshop.simulate'  # not __name__: that is '__main__' under -m
 EXERCISE_ORDER = ('training_loop', 'pure_save_load', 'restore_without_target', 'async_save',
                   'single_array')
 
@@ -271,7 +272,7 @@ class RoomResult:
 
     @property
     def text(self) -> str:
-        return (f'{self.learners} learners: {self.finished} finished, {self.killed} stopped at '
+        return (f'{self.learners} learner{"s" if self.learners != 1 else ""}: {self.finished} finished, {self.killed} stopped at '
                 f'the time limit, {self.failed} failed')
 
 
@@ -314,7 +315,7 @@ def run_room(folder: str | os.PathLike, *, learners: int = 12, seconds: float = 
                    'CKPT_LAB_WORKDIR': str(scratch / name)}
             env.pop('MPLBACKEND', None)  # a notebook's inline backend is not importable here
             procs.append(subprocess.Popen(
-                [sys.executable, '-m', __name__, '--learner-index', str(index),
+                [sys.executable, '-m', MODULE, '--learner-index', str(index),
                  '--exercises', ','.join(exercises), '--pause', str(pause)],
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, start_new_session=True))

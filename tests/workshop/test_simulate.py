@@ -79,3 +79,13 @@ def test_the_sample_room_is_the_plan_cut_mid_session(tmp_path):
     assert sorted(p.stem for p in folder.iterdir()) == list(simulate.LEARNERS)
     again = simulate.sample_room(tmp_path / 'again', learners=12)
     assert all((folder / n).read_bytes() == (again / n).read_bytes() for n in os.listdir(folder))
+
+
+def test_the_command_line_runs_a_room_and_says_how_it_ended(tmp_path):
+    child = subprocess.run([sys.executable, '-m', 'ckpt_widgets.workshop.simulate', str(tmp_path),
+                            '--learners', '1', '--exercises', 'single_array', '--pause', '0'],
+                           capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout == '1 learner: 1 finished, 0 stopped at the time limit, 0 failed\n'
+    planned = simulate.plan(0, ('single_array',))
+    assert len(progress.read_file(tmp_path / 'ada.jsonl')[0]) == len(planned)
