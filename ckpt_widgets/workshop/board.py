@@ -243,10 +243,14 @@ def parse_board(folder: str | os.PathLike, *, now: float, idle_minutes: float = 
                 skipped_lines[item] += 1
             elif item.exercise not in known_set:
                 skipped_lines['unknown exercise'] += 1
-            elif not mine.setdefault(item.learner, progress.file_stem(item.learner) == stem):
-                skipped_lines["another learner's name"] += 1
             else:
-                records.append(item)
+                ok = mine.get(item.learner)
+                if ok is None:
+                    ok = mine[item.learner] = progress.file_stem(item.learner) == stem
+                if ok:
+                    records.append(item)
+                else:
+                    skipped_lines["another learner's name"] += 1
         if records:
             total += len(records)
             rows.append(_learner_row(records[-1].learner, records, known, now, idle_minutes))
