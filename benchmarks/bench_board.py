@@ -57,7 +57,12 @@ def timed(fn, repeat: int) -> dict:
 
 
 def run(repeat: int) -> dict:
-    from ckpt_widgets.workshop.board import ClassBoard, board_html, board_text, parse_board
+    from ckpt_widgets.workshop.board import (
+        ClassBoard,
+        board_html,
+        board_text,
+        parse_board,
+    )
 
     folder = Path(tempfile.mkdtemp(prefix='bench-board-'))
     try:
@@ -85,12 +90,12 @@ def markdown(results: dict) -> str:
             for what in ('parse', 'text', 'html', 'cold_refresh', 'refresh')]
     ok = '✓' if r['cold_refresh']['median_ms'] < TARGET_MS else 'missed'
     return '\n'.join([
-        f"Class board of {r['learners']} learners x {r['records_each']} records "
-        f"({r['bytes'] / 1e6:.1f} MB), median (min-max) of {r['refresh']['repeat']}, "
-        f"load {results['load_average'][0]}:", '',
+        (f"Class board of {r['learners']} learners x {r['records_each']} records "
+         f"({r['bytes'] / 1e6:.1f} MB), median (min-max) of {r['refresh']['repeat']}, "
+         f"load {results['load_average'][0]}:"), '',
         '| step | time |', '|---|---|', *rows, '',
-        f"Whole board (read every file + text + HTML): {r['cold_refresh']['median_ms']} ms, target "
-        f'< {TARGET_MS} ms {ok}'])
+        (f"Whole board (read every file + text + HTML): {r['cold_refresh']['median_ms']} ms, "
+         f'target < {TARGET_MS} ms {ok}')])
 
 
 def main(argv: list[str]) -> int:

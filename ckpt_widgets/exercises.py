@@ -37,17 +37,17 @@ import textwrap
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Self
 
 import numpy as np
 from flax import serialization
 from flax.training import checkpoints
 
 from . import layout, render, runtime, scan
-from .workshop import progress
-from .workshop.hints import check_key
 from .errors import error_headline
 from .pytrees import compare
+from .workshop import progress
+from .workshop.hints import check_key
 
 COMMIT_DELAY_S = 0.25  # a "slow disk": how long a watched commit is held back
 _SETTLE_TIMEOUT_S = 5.0
@@ -160,7 +160,7 @@ class Hint(str):
 
     key: str
 
-    def __new__(cls, key: str, text: str) -> Hint:
+    def __new__(cls, key: str, text: str) -> Self:
         hint = super().__new__(cls, text)
         hint.key = check_key(key)
         return hint

@@ -34,8 +34,9 @@ import math
 import os
 import re
 import time as _time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 ENV_FOLDER = 'CKPT_LAB_PROGRESS'
 ENV_LEARNER = 'CKPT_LAB_LEARNER'

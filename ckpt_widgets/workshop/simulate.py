@@ -43,6 +43,7 @@ EXERCISE_ORDER = ('training_loop', 'pure_save_load', 'restore_without_target', '
 
 def _options(prefix='test'):
     import orbax.checkpoint as ocp
+
     from ckpt_widgets.compat import FlaxRetention
     return ocp.CheckpointManagerOptions(
         step_prefix=prefix, preservation_policy=FlaxRetention(keep=3, keep_every_n_steps=2))
@@ -167,7 +168,6 @@ def array_standard_save(ckpt_dir, arr):
 
 def untouched_stub(*args):
     """The exercise cell run before any edit: the checker says "not attempted"."""
-    ...
 
 
 SOLUTIONS = {'training_loop': orbax_training_loop, 'pure_save_load': orbax_save_and_load,
@@ -184,33 +184,33 @@ MISTAKES = {
 # What the checker answers to each mistake (tests/workshop/test_simulate.py runs the real
 # checker on every one and compares), for `sample_room`, which runs no checker.
 ANSWERS = {
-    'loop_keep_period': ('keep-period', 'you kept steps [0, 2, 3, 4]; Flax kept [1, 2, 3, 4]: '
-                         'keep_period is not keep_every_n_steps (see 06: FlaxRetention)'),
-    'loop_prefix_with_underscore': ('step-prefix', 'your step folders are named test__4; Flax '
+    'loop_keep_period': ('keep-period', ('you kept steps [0, 2, 3, 4]; Flax kept [1, 2, 3, 4]: '
+                         'keep_period is not keep_every_n_steps (see 06: FlaxRetention)')),
+    'loop_prefix_with_underscore': ('step-prefix', ('your step folders are named test__4; Flax '
                                     "names them test_4: Orbax adds the underscore, use "
-                                    "step_prefix='test'"),
-    'loop_relative_path': ('relative-path', 'your directory is relative: Orbax needs an '
-                           'absolute path (os.path.abspath(ckpt_dir))'),
-    'pure_without_force': ('needs-force', 'your second save to the same path failed (it '
-                           "already exists): Flax's overwrite=True is Orbax's force=True"),
-    'pure_relative_path': ('relative-path', 'your directory is relative: Orbax needs an '
-                           'absolute path (os.path.abspath(ckpt_dir))'),
-    'restore_without_args': ('restore-without-args', 'you restored without args: a fresh '
+                                    "step_prefix='test'")),
+    'loop_relative_path': ('relative-path', ('your directory is relative: Orbax needs an '
+                           'absolute path (os.path.abspath(ckpt_dir))')),
+    'pure_without_force': ('needs-force', ('your second save to the same path failed (it '
+                           "already exists): Flax's overwrite=True is Orbax's force=True")),
+    'pure_relative_path': ('relative-path', ('your directory is relative: Orbax needs an '
+                           'absolute path (os.path.abspath(ckpt_dir))')),
+    'restore_without_args': ('restore-without-args', ('you restored without args: a fresh '
                              'CheckpointManager does not know what item "default" holds (Orbax '
-                             'warned "could not be restored"): pass args=ocp.args.PyTreeRestore()'),
-    'restore_first_step': ('not-latest-step', 'you restored step 0; restore_checkpoint restores '
-                           'the latest step (2): use mngr.latest_step()'),
-    'async_blocking_save': ('blocking-save', 'your save blocked the loop for as long as a '
+                             'warned "could not be restored"): pass args=ocp.args.PyTreeRestore()')),
+    'restore_first_step': ('not-latest-step', ('you restored step 0; restore_checkpoint restores '
+                           'the latest step (2): use mngr.latest_step()')),
+    'async_blocking_save': ('blocking-save', ('your save blocked the loop for as long as a '
                             "synchronous save: use CheckpointManager's async save (and wait "
-                            'once, after the loop)'),
-    'async_keeps_everything': ('retention', 'you kept steps [0, 1, 2]; Flax kept [1, 2]: '
+                            'once, after the loop)')),
+    'async_keeps_everything': ('retention', ('you kept steps [0, 1, 2]; Flax kept [1, 2]: '
                                'keep=2 keeps the newest 2 (preservation_policy=LatestN(2), or '
-                               'max_to_keep=2)'),
-    'array_wrapped_in_dict': ('wrapped-array', 'you returned a dict, not the array: the legacy '
+                               'max_to_keep=2)')),
+    'array_wrapped_in_dict': ('wrapped-array', ('you returned a dict, not the array: the legacy '
                               'code got the bare array back; save it with ArraySave instead of '
-                              'wrapping it'),
-    'array_standard_save': ('array-standard-save', 'StandardSave refuses a single array: use '
-                            'ocp.args.ArraySave / ArrayRestore (or ocp_v1.save / ocp_v1.load)'),
+                              'wrapping it')),
+    'array_standard_save': ('array-standard-save', ('StandardSave refuses a single array: use '
+                            'ocp.args.ArraySave / ArrayRestore (or ocp_v1.save / ocp_v1.load)')),
 }
 
 

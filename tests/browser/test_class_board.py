@@ -6,7 +6,13 @@ output must go through intermediate states (learners appearing, a ✓ count grow
 that cell runs, and its own cell is never run again.
 """
 
-from lab_support import RECORDER, errors_in_outputs, open_notebook, run_all_cells, screenshot
+from lab_support import (
+    RECORDER,
+    errors_in_outputs,
+    open_notebook,
+    run_all_cells,
+    screenshot,
+)
 
 LIVE = 'Class board 14_live_room'
 

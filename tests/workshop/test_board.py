@@ -2,7 +2,6 @@
 
 import json
 import os
-import threading
 import time
 
 import pytest
@@ -23,8 +22,10 @@ def write(folder, learner, *records, raw=b''):
 
 def rec(learner='ada', exercise='training_loop', status='failed', key='keep-period',
         hint='you kept steps [0, 2, 3, 4]', minutes_ago=1):
-    return dict(learner=learner, exercise=exercise, status=status, hint=hint if status == 'failed' else '',
-                hint_key=key if status == 'failed' else '', time=NOW - 60 * minutes_ago)
+    failed = status == 'failed'
+    return {'learner': learner, 'exercise': exercise, 'status': status,
+            'hint': hint if failed else '', 'hint_key': key if failed else '',
+            'time': NOW - 60 * minutes_ago}
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_cells_count_tries_and_show_the_latest_status(tmp_path):
     write(tmp_path, 'cy', rec(learner='cy', minutes_ago=1), rec(learner='cy', key='x-unknown-key',
                                                                 hint='a new hint', minutes_ago=0))
     m = parse_board(tmp_path, now=NOW)
-    ada, bob, cy = m.learners
+    ada, bob, _ = m.learners
     assert ada.cells[0] == board.Cell('passed', 3, '', '') and ada.cells[0].text == '✓ 3'
     assert bob.cells[0].text == '✗ 1' and bob.cells[1].text == '·'
     loop = m.summaries[0]
@@ -136,9 +137,9 @@ def test_500_learners_times_50_records_with_damage_never_raise(tmp_path):
     keys = ['keep-period', 'step-prefix', 'relative-path', 'no-such-key']
     for i in range(500):
         name = f'learner{i:03d}'
-        records = [dict(learner=name, exercise=exercises[(i + n) % len(exercises)],
-                        status=statuses[(i * n) % 4], hint=f'hint {n % 7}',
-                        hint_key=keys[(i + n) % 4], time=NOW - 60 * (i % 30) - n)
+        records = [{'learner': name, 'exercise': exercises[(i + n) % len(exercises)],
+                    'status': statuses[(i * n) % 4], 'hint': f'hint {n % 7}',
+                    'hint_key': keys[(i + n) % 4], 'time': NOW - 60 * (i % 30) - n}
                    for n in range(50)]
         write(tmp_path, name, *records, raw=b'{"cut' if i % 50 == 0 else b'')
     m = parse_board(tmp_path, now=NOW)

@@ -177,7 +177,7 @@ def test_a_folder_that_is_a_file_gives_one_warning_line(tmp_path, monkeypatch):
 def test_a_read_only_folder_gives_one_warning_line(tmp_path, monkeypatch):
     folder = tmp_path / 'room'
     folder.mkdir(mode=0o500)
-    verdict, after = recorded_with_failure(monkeypatch, tmp_path, folder)
+    _, after = recorded_with_failure(monkeypatch, tmp_path, folder)
     assert after.details[-1] == 'progress not recorded (CKPT_LAB_PROGRESS): Permission denied'
 
 
@@ -186,8 +186,8 @@ def test_a_real_check_with_a_broken_folder_keeps_its_verdict(tmp_path, monkeypat
     monkeypatch.setenv(progress.ENV_FOLDER, str(tmp_path / 'room'))
     verdict = ex.check_single_array(stub)
     assert verdict.status == 'not attempted' and verdict.message.startswith('not attempted yet')
-    assert verdict.details == ('progress not recorded (CKPT_LAB_PROGRESS): it names a file, '
-                               'not a folder',)
+    assert verdict.details == (
+        'progress not recorded (CKPT_LAB_PROGRESS): it names a file, not a folder',)
 
 
 @pytest.mark.parametrize('umask', [0o022, 0o077, 0o002])
