@@ -373,11 +373,13 @@ def _plain_tmp(name: str) -> str:
 
 # --- shared hints ----------------------------------------------------------------------------
 
-RELATIVE_HINT = Hint('relative-path', 'your directory is relative: Orbax needs an absolute path (os.path.abspath(ckpt_dir))')
+RELATIVE_HINT = Hint('relative-path', 'your directory is relative: Orbax needs an absolute path '
+                     '(os.path.abspath(ckpt_dir))')
 STR_LEAF_HINT = Hint('str-leaf', 'StandardSave refuses str leaves: use PyTreeSave '
-                 '(ocp.args.PyTreeSave / PyTreeRestore, or ocp.PyTreeCheckpointer)')
-LIST_TO_DICT_HINT = Hint('list-to-dict', "your restore turned the list into a dict with keys '0', '1', ...: "
-                     "that is Flax's restore_checkpoint(target=None); Orbax's PyTreeRestore keeps lists")
+                     '(ocp.args.PyTreeSave / PyTreeRestore, or ocp.PyTreeCheckpointer)')
+LIST_TO_DICT_HINT = Hint('list-to-dict', "your restore turned the list into a dict with keys "
+                         "'0', '1', ...: that is Flax's restore_checkpoint(target=None); "
+                         "Orbax's PyTreeRestore keeps lists")
 
 
 def _not_attempted(title: str, fn: Callable) -> Verdict:
