@@ -397,11 +397,12 @@ def _error_hint(error: BaseException, root: Path) -> Hint:
     if "Unsupported type: <class 'str'>" in message:
         return STR_LEAF_HINT
     if 'does not support single arrays' in message:
-        return Hint('array-standard-save', 'StandardSave refuses a single array: use ocp.args.ArraySave / ArrayRestore '
-                '(or ocp_v1.save / ocp_v1.load)')
+        return Hint('array-standard-save', 'StandardSave refuses a single array: use '
+                    'ocp.args.ArraySave / ArrayRestore (or ocp_v1.save / ocp_v1.load)')
     if 'Orbax backend only accept pytree' in message:
-        return Hint('legacy-bare-array', "that is the legacy call, and today's Flax refuses a bare array "
-                "(\"Orbax backend only accept pytree\"): use ocp.args.ArraySave / ArrayRestore")
+        return Hint('legacy-bare-array', "that is the legacy call, and today's Flax refuses a "
+                    "bare array (\"Orbax backend only accept pytree\"): use ocp.args.ArraySave / "
+                    'ArrayRestore')
     return Hint(f'raised:{type(error).__name__}',
                 f'your function raised {error_headline(error, root)}')
 
@@ -537,14 +538,16 @@ def check_training_loop(fn: Callable) -> Verdict:
     directory = root / LOOP_DIR
     steps = _finished_steps(directory)
     if not steps:
-        return _failed(title, [Hint('no-steps', f"no finished step in ckpt_dir ('{LOOP_DIR}', relative to the "
-                               "folder your function runs in): save every step there")])
+        return _failed(title, [Hint('no-steps', f"no finished step in ckpt_dir ('{LOOP_DIR}', "
+                                    'relative to the folder your function runs in): save every '
+                                    'step there')])
     kept = tuple(s.step for s in steps)
     names = tuple(s.name for s in steps)
     hints = []
     if kept != legacy['kept']:
         if kept == (0, 2, 3, 4):
-            key, why = 'keep-period', 'keep_period is not keep_every_n_steps (see 06: FlaxRetention)'
+            key = 'keep-period'
+            why = 'keep_period is not keep_every_n_steps (see 06: FlaxRetention)'
         else:
             key, why = 'retention', ('give the manager preservation_policy=FlaxRetention(keep=3, '
                    'keep_every_n_steps=2), Flax\'s rule (see 06)')
@@ -633,7 +636,8 @@ def check_pure_save_load(fn: Callable) -> Verdict:
         if _is_list_to_dict(flax_result, yours):
             return _failed(title, [LIST_TO_DICT_HINT])
         return _failed(title, [Hint('result-differs', f'call {call} returned something else than '
-                                    'Flax: ' + _first_difference(flax_result, yours, 'Flax', 'yours'))])
+                                    'Flax: '
+                                    + _first_difference(flax_result, yours, 'Flax', 'yours'))])
     if not (root / PURE_DIR).exists():
         return _failed(title, [Hint('nothing-saved',
                                     f"nothing was saved at ckpt_dir ('{PURE_DIR}'): save there")])
