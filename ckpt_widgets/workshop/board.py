@@ -126,10 +126,13 @@ class BoardModel:
 # --- folder -> model ------------------------------------------------------------------------
 
 def _folder_problem(folder: Path) -> str | None:
-    if not folder.exists():
-        return 'does not exist yet (no check has been recorded)'
-    if not folder.is_dir():
-        return 'is not a folder'
+    try:
+        if not folder.exists():
+            return 'does not exist yet (no check has been recorded)'
+        if not folder.is_dir():
+            return 'is not a folder'
+    except OSError as e:  # e.g. a parent folder we may not enter
+        return f'cannot be read ({e.strerror or type(e).__name__})'
     if not os.access(folder, os.R_OK | os.X_OK):
         return 'cannot be read (permissions)'
     return None
@@ -141,7 +144,11 @@ def _progress_files(folder: Path, skipped: collections.Counter) -> list[Path]:
         for entry in entries:
             if entry.name.startswith('.'):
                 continue  # .ipynb_checkpoints, editor swap files: not learners
-            if entry.name.endswith(progress.SUFFIX) and entry.is_file(follow_symlinks=False):
+            try:
+                is_file = entry.is_file(follow_symlinks=False)
+            except OSError:
+                is_file = False
+            if is_file and entry.name.endswith(progress.SUFFIX):
                 files.append(Path(entry.path))
             else:
                 skipped['not a progress file'] += 1
