@@ -6,8 +6,9 @@
 Target (issue 14): the board of 500 learners renders in under 200 ms. Measured apart:
 `parse_board` (read every file, aggregate), `board_text`, `board_html`, a new `ClassBoard`
 (all of it, every file read: `cold_refresh`) and the live view's `refresh()` with no file
-changed since the last one (files are re-read only when their size or mtime changed). Results: benchmarks/results/board.json and a
-Markdown table on stdout. A benchmark, not a timed test: the numbers depend on the machine.
+changed since the last one (files are re-read only when their size or mtime changed).
+Results: benchmarks/results/board.json and a Markdown table on stdout. A benchmark, not a
+timed test: the numbers depend on the machine.
 """
 
 from __future__ import annotations

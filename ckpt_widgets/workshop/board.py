@@ -313,7 +313,7 @@ def board_text(m: BoardModel) -> str:
     rows = [(r.name,) + tuple(c.text for c in r.cells) + (_row_note(r),) for r in m.learners]
     widths = [max([len(header[i])] + [len(row[i]) for row in rows]) for i in range(len(header))]
     for row in [header] + rows:
-        out.append('  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        out.append('  '.join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     for s in m.summaries:
         out.append(f'{s.title}: {_counts_text(s)}')
         out += [f'  {_hint_text(h)}' for h in s.hints]

@@ -2,7 +2,7 @@
 
 `run_room(folder, learners=12)` starts one background process per learner (its own
 `CKPT_LAB_LEARNER`, `CKPT_LAB_WORKDIR`, and `CKPT_LAB_PROGRESS=folder`). Each process runs
-the real checker of `ckpt_widgets.exercises` on a fixed plan: for each exercise, zero to two
+the real checker of `ckpt_widgets.workshop` on a fixed plan: for each exercise, zero to two
 typical wrong answers (the mistakes of notebook 12), then the solution; every fourth learner
 gets stuck on one exercise and stops there. Bounded: after `seconds`, every learner still
 running is killed by its PID (its own process group), and `run_room` says how many were.
@@ -44,7 +44,7 @@ EXERCISE_ORDER = ('training_loop', 'pure_save_load', 'restore_without_target', '
 def _options(prefix='test'):
     import orbax.checkpoint as ocp
 
-    from ckpt_widgets.compat import FlaxRetention
+    from ckpt_widgets.migrate.retention import FlaxRetention
     return ocp.CheckpointManagerOptions(
         step_prefix=prefix, preservation_policy=FlaxRetention(keep=3, keep_every_n_steps=2))
 
@@ -247,9 +247,8 @@ def plan(index: int, exercises: tuple[str, ...] = EXERCISE_ORDER) -> list[tuple[
 def _learner_main(index: int, exercises: tuple[str, ...], pause: float) -> int:
     """Run learner `index`'s plan on the real checker (recording from the environment)."""
     import ckpt_widgets as cw
-    cw.use_host_devices(8)
-    cw.quiet_logs()
-    from ckpt_widgets import exercises as ex
+    cw.setup(devices=8)
+    from ckpt_widgets import workshop as ex
 
     for name, exercise in plan(index, exercises):
         ex.check_exercise(exercise, globals()[name])
@@ -272,7 +271,8 @@ class RoomResult:
 
     @property
     def text(self) -> str:
-        return (f'{self.learners} learner{"s" if self.learners != 1 else ""}: {self.finished} finished, {self.killed} stopped at '
+        plural = 's' if self.learners != 1 else ''
+        return (f'{self.learners} learner{plural}: {self.finished} finished, {self.killed} stopped at '
                 f'the time limit, {self.failed} failed')
 
 

@@ -10,8 +10,8 @@ import textwrap
 
 import pytest
 
-from ckpt_widgets import exercises as ex
 from ckpt_widgets import runtime
+from ckpt_widgets import workshop as ex
 from ckpt_widgets.workshop import progress
 
 

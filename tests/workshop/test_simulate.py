@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from ckpt_widgets import exercises as ex
 from ckpt_widgets import runtime
+from ckpt_widgets import workshop as ex
 from ckpt_widgets.workshop import board, progress, simulate
 
 
@@ -53,7 +53,7 @@ def test_a_small_room_records_every_planned_check(tmp_path):
     for index, row in enumerate(m.learners):
         planned = simulate.plan(index, exercises)
         assert len(planned) == len(progress.read_file(tmp_path / f'{row.name}.jsonl')[0])
-        for exercise, cell in zip((k for k, _ in board.EXERCISES), row.cells):
+        for exercise, cell in zip((k for k, _ in board.EXERCISES), row.cells, strict=True):
             mine = [name for name, e in planned if e == exercise]
             assert cell.tries == sum(name != 'untouched_stub' for name in mine)
             assert cell.status == ('passed' if mine else '')

@@ -1,0 +1,106 @@
+"""A checker's finding: `Verdict` (status, the one line that matters, details) as text and HTML.
+
+>>> v = failed_verdict('Exercise 0 · demo', [Hint('str-leaf', 'first hint'), Hint('raised:E', 'more')])
+>>> print(v.text)
+✗ Exercise 0 · demo: first hint
+  also: more
+>>> v.hint_key  # the first hint's key in the hint table (workshop.hints), for the class board
+'str-leaf'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Self
+
+from ckpt_widgets import render
+
+from .hints import check_key
+
+_SYMBOLS = {'passed': '✓', 'failed': '✗', 'not attempted': '○'}
+_COLORS = {'passed': '#2e7d32', 'failed': '#c62828', 'not attempted': '#757575'}
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """What a checker found: `status` ('passed', 'failed', 'not attempted') and why.
+
+    `message` is the one line that matters (the hint, when failed); `details` are further
+    lines (more problems, or what the legacy code did). Truthy only when passed.
+
+    >>> v = Verdict('Exercise 0 · demo', 'failed', 'your directory is relative')
+    >>> v.text
+    '✗ Exercise 0 · demo: your directory is relative'
+    >>> bool(v), v.attempted
+    (False, True)
+    """
+
+    exercise: str
+    status: str
+    message: str
+    details: tuple[str, ...] = ()
+    hint_key: str = ''  # the mistake's key in workshop.hints (failed only), for the board
+
+
+    @property
+    def passed(self) -> bool:
+        return self.status == 'passed'
+
+    @property
+    def attempted(self) -> bool:
+        return self.status != 'not attempted'
+
+    @property
+    def text(self) -> str:
+        lines = [f'{_SYMBOLS[self.status]} {self.exercise}: {self.message}']
+        lines += [f'  {line}' for line in self.details]
+        return '\n'.join(lines)
+
+    @property
+    def html(self) -> str:
+        color = _COLORS[self.status]
+        details = ''.join(f'<div style="margin-left:1.4em;color:#444">{render.escape(d)}</div>'
+                          for d in self.details)
+        return (f'<div style="border-left:4px solid {color};padding:4px 8px;margin:2px 0;'
+                f'font-family:sans-serif;font-size:13px">'
+                f'<span style="color:{color};font-weight:bold">{_SYMBOLS[self.status]}</span> '
+                f'<b>{render.escape(self.exercise)}</b>: {render.escape(self.message)}'
+                f'{details}</div>')
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {'text/plain': self.text, 'text/html': self.html}
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+class Hint(str):
+    """A hint's text, carrying the key of its mistake in the hint table (`workshop.hints`).
+
+    >>> h = Hint('relative-path', 'your directory is relative')
+    >>> h, h.key
+    ('your directory is relative', 'relative-path')
+    """
+
+    key: str
+
+    def __new__(cls, key: str, text: str) -> Self:
+        hint = super().__new__(cls, text)
+        hint.key = check_key(key)
+        return hint
+
+
+def failed_verdict(title: str, hints: list[Hint], details: tuple[str, ...] = ()) -> Verdict:
+    extra = tuple(f'also: {h}' for h in hints[1:])
+    return Verdict(title, 'failed', str(hints[0]), extra + tuple(details), hints[0].key)
+
+
+def not_attempted(title: str, fn: Callable) -> Verdict:
+    """The verdict for a function that is still the shipped stub."""
+    name = getattr(fn, '__name__', 'your function')
+    return Verdict(title, 'not attempted',
+                   f'not attempted yet: replace the `...` in `{name}` with your Orbax code, '
+                   'then run this cell again')
