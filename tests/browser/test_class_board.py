@@ -6,7 +6,7 @@ output must go through intermediate states (learners appearing, a ✓ count grow
 that cell runs, and its own cell is never run again.
 """
 
-from lab_support import (
+from tests.browser.lab_support import (
     RECORDER,
     errors_in_outputs,
     open_notebook,
