@@ -33,6 +33,7 @@ _NAMES = {
     'FlaxRetention': 'migrate.retention',
     'diagnose_step': 'health',
     'error_headline': 'errors',
+    'flax_msgpack_writer': 'runtime',
     'in_colab': 'runtime',
     'pinned_versions': 'runtime',
     'quiet_logs': 'runtime',

@@ -79,6 +79,34 @@ def setup(devices: int = 8) -> None:
     quiet_logs()
 
 
+@contextlib.contextmanager
+def flax_msgpack_writer(enabled: bool = True, *, hide_deprecation: bool = False) -> Iterator[None]:
+    """Flax's legacy msgpack writer inside the block (`enabled=False`: its Orbax backend), then
+    whatever was set before. The one place that switches `flax_use_orbax_checkpointing`.
+
+    `hide_deprecation` drops the DeprecationWarnings of the block (Flax's own
+    "Flax Checkpointing will soon be deprecated"), for callers that only need old files.
+
+    >>> import flax
+    >>> with flax_msgpack_writer():
+    ...     flax.config.flax_use_orbax_checkpointing
+    False
+    >>> flax.config.flax_use_orbax_checkpointing
+    True
+    """
+    import flax
+
+    before = flax.config.flax_use_orbax_checkpointing
+    flax.config.update('flax_use_orbax_checkpointing', not enabled)
+    try:
+        with warnings.catch_warnings():
+            if hide_deprecation:
+                warnings.simplefilter('ignore', DeprecationWarning)
+            yield
+    finally:
+        flax.config.update('flax_use_orbax_checkpointing', before)
+
+
 _THREAD_TAG = re.compile(r'\[thread=[^\]]*\]')
 
 

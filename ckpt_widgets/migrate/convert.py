@@ -43,15 +43,16 @@ import jax
 import numpy as np
 
 from ckpt_widgets.migrate.legacy import (
-    CONVERSION_LEDGER,
-    ORBAX_MANAGER,
-    ORBAX_V1,
-    LegacyStep,
-    SkippedEntry,
-    classify_flax_entries,
-    detect_format,
-    read_flax_state_dict,
+  CONVERSION_LEDGER,
+  ORBAX_MANAGER,
+  ORBAX_V1,
+  LegacyStep,
+  SkippedEntry,
+  classify_flax_entries,
+  detect_format,
+  read_flax_state_dict,
 )
+from ckpt_widgets.pytrees import leaves_equal
 
 __all__ = [
     'ConversionReport',
@@ -151,25 +152,6 @@ def _human_bytes(n: int) -> str:
 # ---------------------------------------------------------------- verification
 
 
-def _same_leaf(expected: Any, actual: Any) -> bool:
-  if isinstance(expected, np.ndarray):
-    if not isinstance(actual, np.ndarray):
-      return False
-    if expected.dtype != actual.dtype or expected.shape != actual.shape:
-      return False
-    if expected.dtype == object:
-      return bool(np.array_equal(expected, actual))
-    # Bit for bit: NaN payloads and -0.0 survive, without copying big arrays.
-    def as_bytes(a):
-      return np.ascontiguousarray(a).reshape(-1).view(np.uint8)
-    return bool(np.array_equal(as_bytes(expected), as_bytes(actual)))
-  if type(expected) is not type(actual):
-    return False
-  if isinstance(expected, float) and np.isnan(expected):
-    return bool(np.isnan(actual))
-  return bool(expected == actual)
-
-
 def _describe(leaf: Any) -> str:
   if isinstance(leaf, np.ndarray):
     return f'ndarray {leaf.dtype}{list(leaf.shape)}'
@@ -188,7 +170,7 @@ def tree_differences(expected: Any, actual: Any, limit: int = 3) -> list[str]:
     return [f'tree structure differs: expected {expected_def}, got {actual_def}'[:400]]
   problems = []
   for (path, e), (_, a) in zip(expected_leaves, actual_leaves, strict=False):
-    if not _same_leaf(e, a):
+    if not leaves_equal(e, a, bitwise=True):  # bit for bit: NaN payloads and -0.0 survive
       problems.append(f'at {jax.tree_util.keystr(path)}: expected {_describe(e)}, got {_describe(a)}')
       if len(problems) >= limit:
         break

@@ -4,8 +4,9 @@ import orbax.checkpoint as ocp
 import pytest
 
 import ckpt_widgets as cw
+from ckpt_widgets.runtime import flax_msgpack_writer
 from ckpt_widgets.steps import describe_policy, explain_steps, policy_from_options
-from tests.helpers import TOY, flax_backend
+from tests.helpers import TOY
 
 P = ocp.checkpoint_managers
 
@@ -55,7 +56,7 @@ def test_step_prefix_and_flax_prefix(tmp_path):
     assert view.kept == (4,)
     assert view.model.steps[0].name == 'test__4'
     from flax.training import checkpoints
-    with flax_backend(msgpack=True):
+    with flax_msgpack_writer(True, hide_deprecation=True):
         for step in (1, 2):
             checkpoints.save_checkpoint(tmp_path / 'flax', TOY, step=step, prefix='test_', keep=5)
             checkpoints.save_checkpoint(tmp_path / 'flax', TOY, step=step + 10, prefix='other_')
