@@ -4,7 +4,8 @@
     python benchmarks/run_all.py --quick   # CI-sized (< 3 min on 2 cores): 10 MB, 2 notebooks
 
 Runs, each in its own process: bench_checkpoint.py (save/restore throughput and save() blocking
-against the disk's limit), bench_widgets.py (what the ckpt_widgets views cost) and
+against the disk's limit), bench_widgets.py (what the ckpt_widgets views cost), bench_board.py
+(the class board of 500 learners) and
 bench_notebooks.py (nbval wall time per notebook). Full results go to benchmarks/results/*.json
 and benchmarks/results/README.md; --quick results to benchmarks/results/quick/, so a CI run
 never overwrites the full numbers. The targets are reported in the tables, not asserted.
@@ -22,6 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import bench_board  # noqa: E402
 import bench_checkpoint  # noqa: E402
 import bench_notebooks  # noqa: E402
 import bench_widgets  # noqa: E402
@@ -75,6 +77,10 @@ def report(out: Path, quick: bool, seconds: float) -> str:
         '',
         bench_widgets.markdown(json.loads((out / 'widgets.json').read_text())),
         '',
+        '## The class board (from bench_board.py)',
+        '',
+        bench_board.markdown(json.loads((out / 'board.json').read_text())),
+        '',
     ]
     return '\n'.join(lines)
 
@@ -91,6 +97,7 @@ def main(argv: list[str]) -> int:
     scratch = ['--dir', args.dir] if args.dir else []
     run_script('bench_checkpoint.py', *quick, *scratch, '--output', str(out / 'checkpoint.json'))
     run_script('bench_widgets.py', *quick, '--out', str(out / 'widgets.json'))
+    run_script('bench_board.py', *quick, '--out', str(out / 'board.json'))
     # Quick: the notebooks that exist of QUICK_NOTEBOOKS, no suite run; full: all + the suite.
     notebooks = [nb for nb in QUICK_NOTEBOOKS if (HERE.parent / nb).exists()] if args.quick else []
     if args.quick and not notebooks:

@@ -29,6 +29,7 @@ _NAMES = {
     'RetainedSteps': 'views',
     'Row': 'views',
     'compare': 'views',
+    'ClassBoard': 'workshop.board',
     'FlaxRetention': 'migrate.retention',
     'diagnose_step': 'health',
     'error_headline': 'errors',

@@ -13,7 +13,9 @@ MODULES = [
     'ckpt_widgets.migrate.retention',
     'ckpt_widgets.lab.examples', 'ckpt_widgets.lab.async_watch',
     'ckpt_widgets.workshop', 'ckpt_widgets.workshop.verdict', 'ckpt_widgets.workshop.harness',
-    'ckpt_widgets.workshop.legacy_code',
+    'ckpt_widgets.workshop.legacy_code', 'ckpt_widgets.workshop.hints',
+    'ckpt_widgets.workshop.progress', 'ckpt_widgets.workshop.board',
+    'ckpt_widgets.workshop.simulate',
 ]
 
 

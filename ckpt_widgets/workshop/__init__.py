@@ -2,9 +2,12 @@
 to Orbax and give a `Verdict`.
 
 Holds `legacy_code` (the legacy calls the learner ports), `verdict` (the `Verdict` result),
-`harness` (running the learner's function, watching Orbax commits, the shared hints) and one
-short module per exercise's check. May import the top level of `ckpt_widgets` (the views and
-their pipeline), never another room; the top level never imports this room.
+`harness` (running the learner's function, watching Orbax commits, the shared hints), one
+short module per exercise's check, and for the instructor (issue 14): `hints` (the hint table:
+a stable key per mistake), `progress` (recording each verdict when `CKPT_LAB_PROGRESS` is set),
+`board` (`ClassBoard`, the live class board) and `simulate` (a simulated room). May import
+the top level of `ckpt_widgets` (the views and their pipeline), never another room; the top
+level never imports this room.
 
 `check_<exercise>(fn)` (or `check_exercise(name, fn)`):
 
@@ -27,31 +30,63 @@ under strict nbval.
 
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from typing import Any, Callable
 
-from .async_save import check_async_save
-from .harness import EXIT_HANG_NOTE, is_stub
-from .legacy_code import legacy_source
-from .pure_save_load import check_pure_save_load
-from .restore_without_target import check_restore_without_target
-from .single_array import check_single_array
-from .training_loop import check_training_loop
-from .verdict import Verdict
-
-EXERCISES: dict[str, Callable[[Callable], Verdict]] = {
-    'training_loop': check_training_loop,
-    'pure_save_load': check_pure_save_load,
-    'restore_without_target': check_restore_without_target,
-    'async_save': check_async_save,
-    'single_array': check_single_array,
+# exercise -> the module of its check (`check_<exercise>`), in the workshop's order
+_CHECK_MODULES = {
+    'training_loop': 'training_loop',
+    'pure_save_load': 'pure_save_load',
+    'restore_without_target': 'restore_without_target',
+    'async_save': 'async_save',
+    'single_array': 'single_array',
 }
+# other names of this face -> their module. The face is lazy (PEP 562) like the package's:
+# the board, the recorder and the simulated room's parent process need no JAX, Flax or Orbax.
+_NAMES = {'EXIT_HANG_NOTE': 'harness', 'is_stub': 'harness', 'legacy_source': 'legacy_code',
+          'Verdict': 'verdict'}
 
 
-def check_exercise(name: str, fn: Callable) -> Verdict:
+def _exercises() -> dict[str, Callable]:
+    """The checks, each wrapped so that its verdict is recorded (when CKPT_LAB_PROGRESS is
+    set): the one place every check returns its verdict."""
+    from .progress import recorded
+
+    checks = {}
+    for exercise, module in _CHECK_MODULES.items():
+        check = getattr(importlib.import_module(f'.{module}', __name__), f'check_{exercise}')
+        checks[exercise] = recorded(exercise)(check)
+    return checks
+
+
+def check_exercise(name: str, fn: Callable) -> Any:
     """Check `fn` against exercise `name` (a key of `EXERCISES`)."""
-    if name not in EXERCISES:
-        raise KeyError(f'no exercise {name!r}; there are {sorted(EXERCISES)}')
-    return EXERCISES[name](fn)
+    exercises = _loaded('EXERCISES')
+    if name not in exercises:
+        raise KeyError(f'no exercise {name!r}; there are {sorted(exercises)}')
+    return exercises[name](fn)
+
+
+def __getattr__(name: str) -> Any:
+    if name == 'EXERCISES':
+        value = _exercises()
+    elif name.startswith('check_') and name[len('check_'):] in _CHECK_MODULES:
+        value = _loaded('EXERCISES')[name[len('check_'):]]
+    elif name in _NAMES:
+        value = getattr(importlib.import_module(f'.{_NAMES[name]}', __name__), name)
+    else:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def _loaded(name: str) -> Any:
+    """A name of this face, loaded once (module attributes skip `__getattr__` after that)."""
+    return globals()[name] if name in globals() else __getattr__(name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = ['EXERCISES', 'EXIT_HANG_NOTE', 'Verdict', 'check_async_save', 'check_exercise',

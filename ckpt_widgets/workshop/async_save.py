@@ -27,7 +27,7 @@ from .harness import (
     watch_commits,
 )
 from .legacy_code import legacy_async_training_loop
-from .verdict import Verdict, failed_verdict, not_attempted
+from .verdict import Hint, Verdict, failed_verdict, not_attempted
 
 ASYNC_SAVE = 'Exercise 4 · async checkpointing'
 ASYNC_STEPS = (0, 1, 2)
@@ -99,25 +99,29 @@ def check_async_save(fn: Callable) -> Verdict:
     if run.error is not None:
         return error_verdict(title, run, root)
     if len(train_step.calls) != len(ASYNC_STEPS):
-        return failed_verdict(title, [f'your loop called train_step {len(train_step.calls)} times for '
-                               f'{len(ASYNC_STEPS)} steps: call it once per step, like the '
-                               'legacy loop'])
+        return failed_verdict(title, [Hint('train-step-calls',
+                                           f'your loop called train_step {len(train_step.calls)} times for '
+                                           f'{len(ASYNC_STEPS)} steps: call it once per step, like the '
+                                           'legacy loop')])
     if unfinished:
         return failed_verdict(title, [forgot_wait_hint(unfinished[-1])])
     blocked = _blocked(commits, train_step.calls, ASYNC_STEPS)
     if blocked is None:
-        return failed_verdict(title, ['no Orbax save committed a step per step in ckpt_dir: save '
-                               'every step with an ocp.CheckpointManager'])
+        return failed_verdict(title, [Hint('no-manager-save',
+                                           'no Orbax save committed a step per step in ckpt_dir: save '
+                                           'every step with an ocp.CheckpointManager')])
     hints = []
     if blocked:
-        hints.append('your save blocked the loop for as long as a synchronous save: use '
-                     "CheckpointManager's async save (and wait once, after the loop)")
+        hints.append(Hint('blocking-save',
+                          'your save blocked the loop for as long as a synchronous save: use '
+                          "CheckpointManager's async save (and wait once, after the loop)"))
     steps = finished_steps(root)
     kept = tuple(s.step for s in steps)
     if kept != legacy['kept']:
-        hints.append(f'you kept steps {steps_text(kept)}; Flax kept '
-                     f'{steps_text(legacy["kept"])}: keep=2 keeps the newest 2 '
-                     '(preservation_policy=LatestN(2), or max_to_keep=2)')
+        hints.append(Hint('retention',
+                          f'you kept steps {steps_text(kept)}; Flax kept '
+                          f'{steps_text(legacy["kept"])}: keep=2 keeps the newest 2 '
+                          '(preservation_policy=LatestN(2), or max_to_keep=2)'))
     if steps:
         hints += restore_hints(root / steps[-1].name, kept[-1], legacy['restored'], root)
     if hints:

@@ -30,7 +30,7 @@ from ckpt_widgets import names, scan
 from ckpt_widgets.errors import error_headline
 from ckpt_widgets.pytrees import compare
 
-from .verdict import Verdict, failed_verdict
+from .verdict import Hint, Verdict, failed_verdict
 
 COMMIT_DELAY_S = 0.25  # a "slow disk": how long a watched commit is held back
 SETTLE_TIMEOUT_S = 5.0
@@ -136,7 +136,7 @@ def error_or_unwaited(title: str, run: LearnerRun, root: Path, unfinished: list[
     return None
 
 
-def error_verdict(title: str, run: LearnerRun, root: Path, hint: str | None = None) -> Verdict:
+def error_verdict(title: str, run: LearnerRun, root: Path, hint: Hint | None = None) -> Verdict:
     details = (EXIT_HANG_NOTE,) if run.left_a_waiting_thread() else ()
     return failed_verdict(title, [hint or error_hint(run.error, root)], details)
 
@@ -236,14 +236,16 @@ def plain_tmp(name: str) -> str:
 
 # --- shared hints ----------------------------------------------------------------------------
 
-RELATIVE_HINT = 'your directory is relative: Orbax needs an absolute path (os.path.abspath(ckpt_dir))'
-STR_LEAF_HINT = ('StandardSave refuses str leaves: use PyTreeSave '
-                 '(ocp.args.PyTreeSave / PyTreeRestore, or ocp.PyTreeCheckpointer)')
-LIST_TO_DICT_HINT = ("your restore turned the list into a dict with keys '0', '1', ...: "
-                     "that is Flax's restore_checkpoint(target=None); Orbax's PyTreeRestore keeps lists")
+RELATIVE_HINT = Hint('relative-path', 'your directory is relative: Orbax needs an absolute path '
+                     '(os.path.abspath(ckpt_dir))')
+STR_LEAF_HINT = Hint('str-leaf', 'StandardSave refuses str leaves: use PyTreeSave '
+                     '(ocp.args.PyTreeSave / PyTreeRestore, or ocp.PyTreeCheckpointer)')
+LIST_TO_DICT_HINT = Hint('list-to-dict', "your restore turned the list into a dict with keys "
+                         "'0', '1', ...: that is Flax's restore_checkpoint(target=None); "
+                         "Orbax's PyTreeRestore keeps lists")
 
 
-def error_hint(error: BaseException, root: Path) -> str:
+def error_hint(error: BaseException, root: Path) -> Hint:
     """The specific hint for a known mistake's exception, else the exception itself."""
     message = str(error)
     if 'Checkpoint path should be absolute' in message:
@@ -251,32 +253,34 @@ def error_hint(error: BaseException, root: Path) -> str:
     if "Unsupported type: <class 'str'>" in message:
         return STR_LEAF_HINT
     if 'does not support single arrays' in message:
-        return ('StandardSave refuses a single array: use ocp.args.ArraySave / ArrayRestore '
-                '(or ocp_v1.save / ocp_v1.load)')
+        return Hint('array-standard-save', 'StandardSave refuses a single array: use '
+                    'ocp.args.ArraySave / ArrayRestore (or ocp_v1.save / ocp_v1.load)')
     if 'Orbax backend only accept pytree' in message:
-        return ("that is the legacy call, and today's Flax refuses a bare array "
-                "(\"Orbax backend only accept pytree\"): use ocp.args.ArraySave / ArrayRestore")
-    return f'your function raised {error_headline(error, root)}'
+        return Hint('legacy-bare-array', "that is the legacy call, and today's Flax refuses a "
+                    "bare array (\"Orbax backend only accept pytree\"): use ocp.args.ArraySave / "
+                    'ArrayRestore')
+    return Hint(f'raised:{type(error).__name__}',
+                f'your function raised {error_headline(error, root)}')
 
 
-def forgot_wait_hint(tmp: str) -> str:
+def forgot_wait_hint(tmp: str) -> Hint:
     name = plain_tmp(os.path.basename(tmp))
     step = names.step_of(name)
     what = f'step {step} is still {name}' if step is not None else f'{name} is still unfinished'
-    return (f'you forgot to wait for the async save: {what} '
+    return Hint('forgot-wait', f'you forgot to wait for the async save: {what} '
             '(call wait_until_finished() or use `with`)')
 
 
-def restore_hints(path: Path, step: int, expected: Any, root: Path) -> list[str]:
+def restore_hints(path: Path, step: int, expected: Any, root: Path) -> list[Hint]:
     """[] when the step at `path` restores to `expected` (what Flax restored), else the hint."""
     try:
         restored = restore_step(path)
     except Exception as e:  # noqa: BLE001 - the learner's checkpoint may be anything
-        return [f'step {step} does not restore: {error_headline(e, root)}']
+        return [Hint('restore-fails', f'step {step} does not restore: {error_headline(e, root)}')]
     if compare(expected, restored).equal:
         return []
-    return [f'step {step} does not restore to what Flax restores: '
-            + first_difference(expected, restored, 'Flax', 'yours')]
+    return [Hint('restore-differs', f'step {step} does not restore to what Flax restores: '
+                 + first_difference(expected, restored, 'Flax', 'yours'))]
 
 
 def first_difference(a: Any, b: Any, left: str, right: str) -> str:

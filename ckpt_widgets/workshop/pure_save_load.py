@@ -27,7 +27,7 @@ from .harness import (
 )
 from .legacy_code import legacy_save_and_load
 from .training_loop import loop_target
-from .verdict import Verdict, failed_verdict, not_attempted
+from .verdict import Hint, Verdict, failed_verdict, not_attempted
 
 PURE_SAVE_LOAD = 'Exercise 2 · pure save and load'
 PURE_DIR = './tmp/pure'
@@ -70,26 +70,32 @@ def check_pure_save_load(fn: Callable) -> Verdict:
         settle(root, unwaited=bool(unfinished) or run.error is not None)
     if error is not None:
         if call == 2 and 'already exists' in str(error):
-            return error_verdict(title, run, root, 'your second save to the same path failed '
-                                  "(it already exists): Flax's overwrite=True is Orbax's force=True")
+            return error_verdict(title, run, root, Hint('needs-force',
+                                                        'your second save to the same path failed (it '
+                                                        "already exists): Flax's overwrite=True is "
+                                                        "Orbax's force=True"))
         return error_verdict(title, run, root)
     if unfinished:
         return failed_verdict(title, [forgot_wait_hint(unfinished[-1])])
     for call, (flax_result, yours) in enumerate(zip(legacy, results, strict=False), start=1):
         if yours is None:
-            return failed_verdict(title, ['your function returned None: return the restored tree'])
+            return failed_verdict(title, [Hint('returned-none',
+                                               'your function returned None: return the restored tree')])
         if compare(flax_result, yours).equal:
             continue
         if call == 2 and compare(legacy[0], yours).equal:
-            return failed_verdict(title, ['your second call returned the first tree: the second save '
-                                   "did not replace the first (Flax's overwrite=True is "
-                                   "Orbax's force=True)"])
+            return failed_verdict(title, [Hint('first-tree-returned',
+                                               'your second call returned the first tree: the second save '
+                                               "did not replace the first (Flax's overwrite=True is "
+                                               "Orbax's force=True)")])
         if is_list_to_dict(flax_result, yours):
             return failed_verdict(title, [LIST_TO_DICT_HINT])
-        return failed_verdict(title, [f'call {call} returned something else than Flax: '
-                               + first_difference(flax_result, yours, 'Flax', 'yours')])
+        return failed_verdict(title, [Hint('result-differs',
+                                           f'call {call} returned something else than Flax: '
+                                           + first_difference(flax_result, yours, 'Flax', 'yours'))])
     if not (root / PURE_DIR).exists():
-        return failed_verdict(title, [f"nothing was saved at ckpt_dir ('{PURE_DIR}'): save there"])
+        return failed_verdict(title, [Hint('nothing-saved',
+                                           f"nothing was saved at ckpt_dir ('{PURE_DIR}'): save there")])
     return Verdict(title, 'passed',
                    'both saves restore equal to Flax\'s, and the second replaced the first '
                    "(Flax's overwrite=True is Orbax's force=True)")

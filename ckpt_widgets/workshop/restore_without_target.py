@@ -15,7 +15,7 @@ from ckpt_widgets.pytrees import compare
 
 from .harness import LIST_TO_DICT_HINT, error_verdict, first_difference, is_list_to_dict, is_stub, quietly, run_learner
 from .legacy_code import legacy_restore_latest
-from .verdict import Verdict, failed_verdict, not_attempted
+from .verdict import Hint, Verdict, failed_verdict, not_attempted
 
 RESTORE_WITHOUT_TARGET = 'Exercise 3 · restore without a target'
 RESTORE_STEPS = (0, 1, 2)
@@ -62,11 +62,13 @@ def check_restore_without_target(fn: Callable) -> Verdict:
     latest = RESTORE_STEPS[-1]
     expected = _step_tree(latest)
     if any('could not be restored' in line for line in run.logs):
-        return failed_verdict(title, ['you restored without args: a fresh CheckpointManager does not '
-                               'know what item "default" holds (Orbax warned "could not be '
-                               'restored"): pass args=ocp.args.PyTreeRestore()'])
+        return failed_verdict(title, [Hint('restore-without-args',
+                                           'you restored without args: a fresh CheckpointManager does not '
+                                           'know what item "default" holds (Orbax warned "could not be '
+                                           'restored"): pass args=ocp.args.PyTreeRestore()')])
     if run.result is None:
-        return failed_verdict(title, ['your function returned None: return the restored tree'])
+        return failed_verdict(title, [Hint('returned-none',
+                                           'your function returned None: return the restored tree')])
     if compare(expected, run.result).equal:
         return Verdict(title, 'passed',
                        f'step {latest} comes back as saved, lists included',
@@ -76,7 +78,9 @@ def check_restore_without_target(fn: Callable) -> Verdict:
         return failed_verdict(title, [LIST_TO_DICT_HINT])
     for step in RESTORE_STEPS[:-1]:
         if compare(_step_tree(step), run.result).equal:
-            return failed_verdict(title, [f'you restored step {step}; restore_checkpoint restores the '
-                                   f'latest step ({latest}): use mngr.latest_step()'])
-    return failed_verdict(title, [f'your result differs from step {latest}: '
-                           + first_difference(expected, run.result, 'saved', 'yours')])
+            return failed_verdict(title, [Hint('not-latest-step',
+                                               f'you restored step {step}; restore_checkpoint restores the '
+                                               f'latest step ({latest}): use mngr.latest_step()')])
+    return failed_verdict(title, [Hint('result-differs',
+                                       f'your result differs from step {latest}: '
+                                       + first_difference(expected, run.result, 'saved', 'yours'))])

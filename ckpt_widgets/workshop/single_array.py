@@ -20,7 +20,7 @@ from .harness import (
     watch_commits,
 )
 from .legacy_code import legacy_single_array
-from .verdict import Verdict, failed_verdict, not_attempted
+from .verdict import Hint, Verdict, failed_verdict, not_attempted
 
 SINGLE_ARRAY = 'Exercise 5 · a single array'
 
@@ -57,17 +57,21 @@ def check_single_array(fn: Callable) -> Verdict:
     if early is not None:
         return early
     if not any(root.iterdir()):
-        return failed_verdict(title, ['nothing was saved under ckpt_dir: save the array there'])
+        return failed_verdict(title, [Hint('nothing-saved',
+                                           'nothing was saved under ckpt_dir: save the array there')])
     result = run.result
     if result is None:
-        return failed_verdict(title, ['your function returned None: return the restored array'])
+        return failed_verdict(title, [Hint('returned-none',
+                                           'your function returned None: return the restored array')])
     if not hasattr(result, 'shape') or not hasattr(result, 'dtype'):
-        return failed_verdict(title, [f'you returned a {type(result).__name__}, not the array: the '
-                               'legacy code got the bare array back; save it with ArraySave '
-                               'instead of wrapping it'])
+        return failed_verdict(title, [Hint('wrapped-array',
+                                           f'you returned a {type(result).__name__}, not the array: the '
+                                           'legacy code got the bare array back; save it with ArraySave '
+                                           'instead of wrapping it')])
     if not compare(legacy, result).equal:
-        return failed_verdict(title, ['your array differs from Flax\'s: '
-                               + first_difference(legacy, result, 'Flax', 'yours')])
+        return failed_verdict(title, [Hint('result-differs',
+                                           'your array differs from Flax\'s: '
+                                           + first_difference(legacy, result, 'Flax', 'yours'))])
     return Verdict(title, 'passed',
                    "the bare array comes back equal to Flax's (values, shape and dtype)")
 

@@ -27,7 +27,7 @@ from .harness import (
     watch_commits,
 )
 from .legacy_code import legacy_training_loop
-from .verdict import Verdict, failed_verdict, not_attempted
+from .verdict import Hint, Verdict, failed_verdict, not_attempted
 
 TRAINING_LOOP = 'Exercise 1 · training loop'
 LOOP_DIR = './tmp/loop'  # what the legacy code passes, relative to the folder it runs in
@@ -78,19 +78,23 @@ def check_training_loop(fn: Callable) -> Verdict:
     directory = root / LOOP_DIR
     steps = finished_steps(directory)
     if not steps:
-        return failed_verdict(title, [f"no finished step in ckpt_dir ('{LOOP_DIR}', relative to the "
-                               "folder your function runs in): save every step there"])
+        return failed_verdict(title, [Hint('no-steps',
+                                           f"no finished step in ckpt_dir ('{LOOP_DIR}', relative to the "
+                                           "folder your function runs in): save every step there")])
     kept = tuple(s.step for s in steps)
     names = tuple(s.name for s in steps)
     hints = []
     if kept != legacy['kept']:
         if kept == (0, 2, 3, 4):
+            key = 'keep-period'
             why = 'keep_period is not keep_every_n_steps (see 06: FlaxRetention)'
         else:
+            key = 'retention'
             why = ('give the manager preservation_policy=FlaxRetention(keep=3, '
                    'keep_every_n_steps=2), Flax\'s rule (see 06)')
-        hints.append(f'you kept steps {steps_text(kept)}; Flax kept '
-                     f'{steps_text(legacy["kept"])}: {why}')
+        hints.append(Hint(key,
+                          f'you kept steps {steps_text(kept)}; Flax kept '
+                          f'{steps_text(legacy["kept"])}: {why}'))
     flax_name = dict(zip(legacy['kept'], legacy['names'], strict=False))
     mine = dict(zip(kept, names, strict=False))
     common = [s for s in kept if s in flax_name] or [None]
@@ -100,7 +104,8 @@ def check_training_loop(fn: Callable) -> Verdict:
     if yours_name != theirs:
         why = ("Orbax adds the underscore, use step_prefix='test'" if '__' in yours_name
                else "use step_prefix='test' (Orbax adds the underscore)")
-        hints.append(f'your step folders are named {yours_name}; Flax names them {theirs}: {why}')
+        hints.append(Hint('step-prefix',
+                          f'your step folders are named {yours_name}; Flax names them {theirs}: {why}'))
     hints += restore_hints(directory / names[-1], kept[-1], legacy['restored'], root)
     if hints:
         return failed_verdict(title, hints)

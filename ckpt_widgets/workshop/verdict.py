@@ -1,16 +1,21 @@
 """A checker's finding: `Verdict` (status, the one line that matters, details) as text and HTML.
 
->>> print(failed_verdict('Exercise 0 · demo', ['first hint', 'second hint']).text)
+>>> v = failed_verdict('Exercise 0 · demo', [Hint('str-leaf', 'first hint'), Hint('raised:E', 'more')])
+>>> print(v.text)
 ✗ Exercise 0 · demo: first hint
-  also: second hint
+  also: more
+>>> v.hint_key  # the first hint's key in the hint table (workshop.hints), for the class board
+'str-leaf'
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Callable, Self
 
 from ckpt_widgets import render
+
+from .hints import check_key
 
 _SYMBOLS = {'passed': '✓', 'failed': '✗', 'not attempted': '○'}
 _COLORS = {'passed': '#2e7d32', 'failed': '#c62828', 'not attempted': '#757575'}
@@ -34,6 +39,8 @@ class Verdict:
     status: str
     message: str
     details: tuple[str, ...] = ()
+    hint_key: str = ''  # the mistake's key in workshop.hints (failed only), for the board
+
 
     @property
     def passed(self) -> bool:
@@ -70,9 +77,25 @@ class Verdict:
         return self.passed
 
 
-def failed_verdict(title: str, hints: list[str], details: tuple[str, ...] = ()) -> Verdict:
+class Hint(str):
+    """A hint's text, carrying the key of its mistake in the hint table (`workshop.hints`).
+
+    >>> h = Hint('relative-path', 'your directory is relative')
+    >>> h, h.key
+    ('your directory is relative', 'relative-path')
+    """
+
+    key: str
+
+    def __new__(cls, key: str, text: str) -> Self:
+        hint = super().__new__(cls, text)
+        hint.key = check_key(key)
+        return hint
+
+
+def failed_verdict(title: str, hints: list[Hint], details: tuple[str, ...] = ()) -> Verdict:
     extra = tuple(f'also: {h}' for h in hints[1:])
-    return Verdict(title, 'failed', hints[0], extra + tuple(details))
+    return Verdict(title, 'failed', str(hints[0]), extra + tuple(details), hints[0].key)
 
 
 def not_attempted(title: str, fn: Callable) -> Verdict:
