@@ -203,7 +203,7 @@ def _runs(account, python):
 
 
 @contextlib.contextmanager
-def open_room(args, *, log=print):
+def open_room(args):
     """Start a room for `args` (see parse_args) and stop everything by PID on leaving."""
     check_can_start(args)
     state = Path(args.state)
