@@ -28,7 +28,7 @@ from tornado.websocket import websocket_connect
 EXERCISES = '11_workshop_exercises.ipynb'
 SOLUTIONS = Path(__file__).resolve().parent.parent / 'notebooks' / '12_workshop_solutions.ipynb'
 STUB = '...  # your code here'
-DEF = re.compile(r'^def (\w+)\(', re.M)
+DEF = re.compile(r'^def (\w+)\(', re.MULTILINE)
 CHECK = re.compile(r'\.check_\w+\(')
 
 
@@ -94,7 +94,8 @@ class Browser:
             h = {'Cookie': self.cookie_header(upath), 'X-XSRFToken': self.xsrf(upath),
                  'Referer': url, **(headers or {})}
             req = HTTPRequest(url, method=method, body=body, headers=h, follow_redirects=False,
-                              request_timeout=300, allow_nonstandard_methods=True)
+                              connect_timeout=300, request_timeout=300,
+                              allow_nonstandard_methods=True)
             try:
                 resp = await self.client.fetch(req, raise_error=False)
             except HTTPClientError as e:  # pragma: no cover - raise_error=False returns these
@@ -132,6 +133,7 @@ async def learn(base, name, password, deadline):
     """Drive one learner end to end; errors are recorded, never raised."""
     me = Learner(name)
     b = Browser(base)
+    step = 'login'
     try:
         await b.fetch('/hub/login')  # the form's _xsrf cookie
         t0 = time.monotonic()
@@ -142,6 +144,7 @@ async def learn(base, name, password, deadline):
             raise RuntimeError(f'login failed ({r.code})')
         # As a browser: the login lands on /hub/spawn, which starts the server (no options
         # form); asking again is harmless. (The REST API's POST would need an API token.)
+        step = 'spawn'
         r = await b.fetch(f'/hub/spawn/{name}')
         if r.code >= 400:
             raise RuntimeError(f'spawn: {r.code}')
@@ -157,6 +160,7 @@ async def learn(base, name, password, deadline):
         if r.code != 200:
             raise RuntimeError(f'/user/{name}/lab: {r.code}')
         me.login_to_running = time.monotonic() - t0
+        step = 'notebook'
         api = f'/user/{name}/api'
         nb = json.loads((await b.fetch(f'{api}/contents/{EXERCISES}')).body)['content']
         solve(nb, solutions())
@@ -172,8 +176,8 @@ async def learn(base, name, password, deadline):
         state = json.loads((await b.fetch(f'{api}/kernels/{kernel}')).body)
         me.kernel_died = me.kernel_died or state.get('execution_state') == 'dead'
         await b.fetch(f'{api}/sessions/{json.loads(r.body)["id"]}', 'DELETE')
-    except Exception as e:  # one learner's failure must not hide the others' figures
-        me.error = f'{type(e).__name__}: {e}'
+    except Exception as e:  # noqa: BLE001 -- one learner's failure must not hide the others'
+        me.error = f'{step}: {type(e).__name__}: {e}'
     finally:
         b.client.close()
     return me
@@ -183,7 +187,9 @@ async def run_notebook(b, name, kernel, nb, me, deadline):
     """Execute every code cell in order over the kernel websocket; record check cells."""
     url = f"ws://{urlparse(b.base).netloc}/user/{name}/api/kernels/{kernel}/channels"
     path = urlparse(url).path
-    ws = await websocket_connect(HTTPRequest(url, headers={'Cookie': b.cookie_header(path)}))
+    # Tornado's default 20 s would cut a kernel still starting on a busy machine.
+    ws = await websocket_connect(HTTPRequest(url, headers={'Cookie': b.cookie_header(path)},
+                                             connect_timeout=300, request_timeout=300))
     session = uuid.uuid4().hex
     try:
         for cell in nb['cells']:
@@ -239,12 +245,15 @@ async def run_learners(url, passwords, learners, timeout=900):
 
 
 class MemorySampler:
-    """Peak resident memory, sampled every `every` s: per learner's kernels, and the whole hub
-    (hub, proxy, culler, every server and kernel). Reads /proc through psutil; no traffic."""
+    """Peak resident memory, sampled every `every` s from /proc (psutil; no traffic): per
+    learner the largest kernel and all their processes together (server + kernels), the hub's
+    own processes (hub, proxy, culler), and everything at once."""
 
     def __init__(self, hub_pid, learners, every=0.5):
         self.hub_pid, self.learners, self.every = hub_pid, set(learners), every
         self.peak_kernel = {}  # learner -> bytes (largest single kernel)
+        self.peak_learner = {}  # learner -> bytes (server + kernels)
+        self.peak_hub = 0
         self.peak_total = 0
 
     async def run(self):
@@ -256,7 +265,7 @@ class MemorySampler:
                 procs += procs[0].children(recursive=True)
             except psutil.NoSuchProcess:
                 return
-            total = 0
+            total, hub, per = 0, 0, {}
             for p in procs:
                 try:
                     rss = p.memory_info().rss
@@ -265,8 +274,15 @@ class MemorySampler:
                 except psutil.Error:
                     continue
                 total += rss
-                if user in self.learners and 'ipykernel' in cmd:
-                    self.peak_kernel[user] = max(self.peak_kernel.get(user, 0), rss)
+                if user in self.learners:
+                    per[user] = per.get(user, 0) + rss
+                    if 'ipykernel' in cmd:
+                        self.peak_kernel[user] = max(self.peak_kernel.get(user, 0), rss)
+                else:
+                    hub += rss
+            for user, rss in per.items():
+                self.peak_learner[user] = max(self.peak_learner.get(user, 0), rss)
+            self.peak_hub = max(self.peak_hub, hub)
             self.peak_total = max(self.peak_total, total)
             await asyncio.sleep(self.every)
 
@@ -284,6 +300,8 @@ async def measure(room, timeout=900):
         'learners': len(room.learners),
         'wall_s': time.monotonic() - t0,
         'peak_kernel_bytes': sampler.peak_kernel,
+        'peak_learner_bytes': sampler.peak_learner,
+        'peak_hub_bytes': sampler.peak_hub,
         'peak_total_bytes': sampler.peak_total,
         'results': [vars(r) | {'all_passed': r.all_passed} for r in results],
     }

@@ -198,7 +198,7 @@ def _runs(account, python):
     probe = subprocess.run(
         ['runuser', '-u', account, '--', str(python), '-c',
          'import ckpt_widgets, jupyterhub, ipykernel, jupyterlab'],
-        capture_output=True, text=True, cwd='/')
+        capture_output=True, text=True, cwd='/', check=False)
     return probe.returncode == 0
 
 
@@ -217,11 +217,10 @@ def open_room(args):
                CLASSROOM_LEARNERS=','.join(learners), CLASSROOM_INSTRUCTOR=args.instructor,
                CLASSROOM_PROGRESS=str(state / 'progress'),
                CLASSROOM_CULL_IDLE=str(args.cull_idle), CLASSROOM_PYTHON=str(python))
-    hub_log = open(state / 'hub.log', 'ab')
-    hub = subprocess.Popen([str(VENV_BIN / 'jupyterhub'), '-f', str(CONFIG)], env=env,
-                           cwd=state, stdout=hub_log, stderr=subprocess.STDOUT,
-                           start_new_session=True)  # Ctrl-C reaches us; we stop the hub
-    seen = set()
+    with open(state / 'hub.log', 'ab') as hub_log:
+        hub = subprocess.Popen([str(VENV_BIN / 'jupyterhub'), '-f', str(CONFIG)], env=env,
+                               cwd=state, stdout=hub_log, stderr=subprocess.STDOUT,
+                               start_new_session=True)  # Ctrl-C reaches us; we stop the hub
     try:
         url = f'http://127.0.0.1:{args.port}'
         wait_until_up(url, hub, state / 'hub.log')
@@ -229,9 +228,7 @@ def open_room(args):
                    learners=learners, state=state, progress=state / 'progress',
                    hub=hub, homes=homes)
     finally:
-        seen |= descendants(hub.pid)
-        stop(hub, seen, state)
-        hub_log.close()
+        stop(hub, descendants(hub.pid), state)
         (state / 'start.pid').unlink(missing_ok=True)
 
 
@@ -282,8 +279,9 @@ def stop(hub, pids, state, grace=30):
 def banner(room):
     """What `make classroom` prints: the URL, and who logs in with what."""
     lines = [f'Classroom running on {room.url}  (Ctrl-C stops it and every server in it)',
-             f'Instructor (hub admin): log in at {room.url}/hub/login as {room.instructor} '
-             f'with password {room.passwords[room.instructor]}; admin page {room.url}/hub/admin',
+             (f'Instructor (hub admin): log in at {room.url}/hub/login as {room.instructor} '
+              f'with password {room.passwords[room.instructor]}; '
+              f'admin page {room.url}/hub/admin'),
              f'Learners: open {room.url}, log in with the account and password on your slip:']
     lines += [f'  {name}  {room.passwords[name]}' for name in room.learners]
     lines.append(f'(passwords also in {room.state}/passwords.json, readable by root only)')
@@ -298,6 +296,8 @@ def main(argv=None):
         print(f'make classroom: {e}', file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run open_room's cleanup
+    # Ctrl-C stops the room even when started from a shell that ignores SIGINT in the background.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with open_room(args) as room:
             print(banner(room), flush=True)
