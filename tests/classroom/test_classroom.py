@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))  # `classroom` is a folder of the repository, not 
 
 pytest.importorskip('jupyterhub', reason='make test-classroom installs the classroom extra')
 
-from classroom import accounts, loadtest, start  # noqa: E402
+from classroom import accounts, loadtest, start
 
 N = 2
 PREFIX, INSTRUCTOR = 'cltest', 'cltestinst'
@@ -47,7 +47,7 @@ def state():
 
 def run_cli(*args):
     return subprocess.run([sys.executable, '-m', 'classroom.start', *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.mark.parametrize('args, says', [
@@ -93,7 +93,8 @@ def free_port():
 
 def as_user(name, *cmd):
     """Run `cmd` as the Unix user `name` (a learner), never as root."""
-    return subprocess.run(['runuser', '-u', name, '--', *cmd], capture_output=True, text=True)
+    return subprocess.run(['runuser', '-u', name, '--', *cmd], capture_output=True, text=True,
+                          check=False)
 
 
 @needs_root
