@@ -9,6 +9,11 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 LAB_PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# The classroom (make classroom): room size, public port, its pins and proxy.
+LEARNERS ?= 5
+PORT ?= 8000
+CLASSROOM_STAMP := $(VENV)/.classroom-installed
+CHP := classroom/node_modules/.bin/configurable-http-proxy
 
 .PHONY: setup lab test test-unit test-notebooks test-browser chromium sync refresh lock html colab-links bench bench-quick clean classroom test-classroom node
 
@@ -32,7 +37,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/classroom
 
 # Real JupyterLab + headless Debian Chromium (never a downloaded browser), network blocked.
-test-browser: $(STAMP) chromium
+test-browser: $(STAMP) chromium $(CLASSROOM_STAMP) $(CHP)
 	$(PY) -m pytest tests/browser
 
 CHROMIUM ?= /usr/bin/chromium
@@ -76,10 +81,6 @@ lock: $(STAMP)
 
 # One JupyterHub on 127.0.0.1 for a room of learners (classroom/; run as root: it creates the
 # Unix accounts). Ctrl-C stops it and every server in it.
-LEARNERS ?= 5
-PORT ?= 8000
-CLASSROOM_STAMP := $(VENV)/.classroom-installed
-CHP := classroom/node_modules/.bin/configurable-http-proxy
 
 $(CLASSROOM_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,classroom]'
