@@ -16,6 +16,7 @@ import asyncio
 import json
 import math
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classroom import loadtest, start
+from classroom import accounts, loadtest, start
 
 RESULTS = ROOT / 'benchmarks' / 'results'
 P95_TARGET_S = 10.0
@@ -50,9 +51,14 @@ def run_room(n, port):
                              '--instructor', 'clbenchinst', '--state', str(state)])
     load_before = os.getloadavg()
     t0 = time.monotonic()
-    with start.open_room(args) as room:
-        hub_up = time.monotonic() - t0
-        report = asyncio.run(loadtest.measure(room, timeout=1800))
+    try:
+        with start.open_room(args) as room:
+            hub_up = time.monotonic() - t0
+            report = asyncio.run(loadtest.measure(room, timeout=1800))
+    finally:  # the benchmark's accounts and state go with it
+        for name in [args.instructor, *accounts.learner_names(n, args.prefix)]:
+            accounts.remove_account(name)
+        shutil.rmtree(state, ignore_errors=True)
     return summarize(report, hub_up, load_before, os.getloadavg())
 
 

@@ -61,6 +61,21 @@ def ensure_account(name, *, groups=()):
     return entry
 
 
+def remove_account(name):
+    """Delete the room's account `name` and its home (never an account the room did not make).
+
+    Returns True when an account was removed.
+    """
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return False
+    if entry.pw_gecos.split(',')[0] != MARK:
+        raise AccountError(f'user {name} was not made by the classroom; not removing it')
+    subprocess.run(['userdel', '--remove', name], check=True, capture_output=True)
+    return True
+
+
 def prepare_home(entry, notebooks):
     """Make `entry`'s home private (0700) with its own copy of `notebooks` and a ckpt-work folder.
 

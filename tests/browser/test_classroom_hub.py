@@ -13,12 +13,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from lab_support import ROOT, free_port, screenshot
 
 sys.path.insert(0, str(ROOT))
 
-from classroom import start  # noqa: E402 -- a folder of the repository
+from classroom import accounts, start
 
 COLAB_BADGE = 'https://colab.research.google.com/assets/colab-badge.svg'
 
@@ -35,6 +34,8 @@ def room():
         with start.open_room(args) as r:
             yield r
     finally:
+        for name in [args.instructor, *accounts.learner_names(1, args.prefix)]:
+            accounts.remove_account(name)
         subprocess.run(['rm', '-rf', str(state)], check=False)
 
 
@@ -56,6 +57,7 @@ def test_learner_logs_in_and_lands_in_the_workshop(page, room):
     news = page.get_by_role('button', name='No')  # JupyterLab's "notify about news?" toast
     if news.count():
         news.first.click()
+        page.locator('.Toastify__toast').first.wait_for(state='hidden', timeout=10_000)
     screenshot(page, 'classroom-learner')
     # Nothing left 127.0.0.1 but the notebook's own Open-in-Colab badge image (blocked).
     assert set(page.blocked_requests) <= {COLAB_BADGE}, page.blocked_requests

@@ -42,6 +42,9 @@ def state():
     path = Path(tempfile.mkdtemp(prefix='ckpt-classroom-'))
     os.chmod(path, 0o711)
     yield path
+    # The test's accounts go with it, so every run also exercises creating them.
+    for name in [INSTRUCTOR, *accounts.learner_names(N, PREFIX)]:
+        accounts.remove_account(name)
     subprocess.run(['rm', '-rf', str(path)], check=False)
 
 
