@@ -15,7 +15,7 @@ PORT ?= 8000
 CLASSROOM_STAMP := $(VENV)/.classroom-installed
 CHP := classroom/node_modules/.bin/configurable-http-proxy
 
-.PHONY: setup lab test test-unit test-notebooks test-browser chromium sync refresh lock html colab-links bench bench-quick clean classroom test-classroom node
+.PHONY: setup lab lint test test-unit test-notebooks test-browser chromium sync refresh lock html colab-links bench bench-quick clean classroom test-classroom node
 
 setup: $(STAMP)
 
@@ -31,7 +31,11 @@ lab: $(STAMP)
 	@echo "Opening JupyterLab on http://127.0.0.1:$(LAB_PORT) (the URL with its token follows)."
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=notebooks $(AS_ROOT)
 
-test: test-unit test-notebooks test-browser test-classroom
+test: lint test-unit test-notebooks test-browser test-classroom
+
+# pyflakes, import order, pycodestyle errors and bugbear (configured in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/classroom

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classroom import accounts, loadtest, start
+from classroom import accounts, loadtest, start  # noqa: E402 -- after the repository is on sys.path
 
 RESULTS = ROOT / 'benchmarks' / 'results'
 P95_TARGET_S = 10.0

@@ -68,6 +68,45 @@ def quiet_logs() -> None:
         pass
 
 
+def setup(devices: int = 8) -> None:
+    """The first cell of every notebook: `devices` host CPU devices for JAX, and quiet logs.
+
+    Must run before any JAX operation (see `use_host_devices`).
+
+    >>> # import ckpt_widgets as cw; cw.setup(devices=8)
+    """
+    use_host_devices(devices)
+    quiet_logs()
+
+
+@contextlib.contextmanager
+def flax_msgpack_writer(enabled: bool = True, *, hide_deprecation: bool = False) -> Iterator[None]:
+    """Flax's legacy msgpack writer inside the block (`enabled=False`: its Orbax backend), then
+    whatever was set before. The one place that switches `flax_use_orbax_checkpointing`.
+
+    `hide_deprecation` drops the DeprecationWarnings of the block (Flax's own
+    "Flax Checkpointing will soon be deprecated"), for callers that only need old files.
+
+    >>> import flax
+    >>> with flax_msgpack_writer():
+    ...     flax.config.flax_use_orbax_checkpointing
+    False
+    >>> flax.config.flax_use_orbax_checkpointing
+    True
+    """
+    import flax
+
+    before = flax.config.flax_use_orbax_checkpointing
+    flax.config.update('flax_use_orbax_checkpointing', not enabled)
+    try:
+        with warnings.catch_warnings():
+            if hide_deprecation:
+                warnings.simplefilter('ignore', DeprecationWarning)
+            yield
+    finally:
+        flax.config.update('flax_use_orbax_checkpointing', before)
+
+
 _THREAD_TAG = re.compile(r'\[thread=[^\]]*\]')
 
 
@@ -132,6 +171,21 @@ def workdir(name: str) -> Path:
     >>> workdir('demo').is_absolute()
     True
     """
+    if not name or os.sep in name or name in ('.', '..'):
+        raise ValueError(f'workdir name must be a plain folder name, got {name!r}')
+    path = workdir_base() / name
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir()
+    return path
+
+
+def workdir_base() -> Path:
+    """The folder every `workdir` of this kernel lives in, made on first use.
+
+    >>> workdir('demo').parent == workdir_base()
+    True
+    """
     global _BASE
     if _BASE is None:
         chosen = os.environ.get(WORKDIR_ENV)
@@ -140,13 +194,26 @@ def workdir(name: str) -> Path:
             _BASE.mkdir(parents=True, exist_ok=True)
         else:
             _BASE = Path(tempfile.mkdtemp(prefix='ckpt-lab-')).resolve()
-    if not name or os.sep in name or name in ('.', '..'):
-        raise ValueError(f'workdir name must be a plain folder name, got {name!r}')
-    path = _BASE / name
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir()
-    return path
+    return _BASE
+
+
+@contextlib.contextmanager
+def workdir_base_at(base: str | os.PathLike) -> Iterator[Path]:
+    """Inside the block, every `workdir` is made under `base` (an existing folder); tests use
+    it to keep each run's folders apart. The previous base is back afterwards.
+
+    >>> import tempfile
+    >>> with workdir_base_at(tempfile.mkdtemp()) as base:
+    ...     workdir('demo').parent == base
+    True
+    """
+    global _BASE
+    before = _BASE
+    _BASE = Path(base).resolve()
+    try:
+        yield _BASE
+    finally:
+        _BASE = before
 
 
 PACKAGES = ('jax', 'jaxlib', 'flax', 'orbax-checkpoint', 'tensorstore', 'numpy', 'optax',
@@ -175,7 +242,7 @@ def version_table(packages: tuple[str, ...] = PACKAGES) -> str:
         pinned = pins.get(name, '')
         rows.append((name, pinned, installed, 'yes' if installed == pinned else 'NO'))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ['  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ['  '.join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     lines.append(f'python  {sys.version_info.major}.{sys.version_info.minor}')
     return '\n'.join(lines)
 

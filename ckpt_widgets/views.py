@@ -18,7 +18,7 @@ import ipywidgets as widgets
 from . import failure_noise, pytrees, render, scan
 from .errors import error_headline
 from .model import Comparison
-from .restore import restore_path
+from .read_step import restore_path
 from .steps import StepTracker
 
 
@@ -146,6 +146,11 @@ class RetainedSteps(View):
     @property
     def unfinished(self) -> tuple[int, ...]:
         return self.model.with_status('unfinished')
+
+    @property
+    def damaged(self) -> tuple[int, ...]:
+        """Steps the `diagnose=` function found damaged, at the last look."""
+        return self.model.with_status('damaged')
 
 
 class PytreeView(View):

@@ -68,7 +68,7 @@ def _count(text, name, low, high):
     try:
         value = int(str(text).strip())
     except ValueError:
-        raise Usage(f'{name}={text!r} is not a number: give a whole number from {low} to {high}')
+        raise Usage(f'{name}={text!r} is not a number: give a whole number from {low} to {high}') from None
     if not low <= value <= high:
         raise Usage(f'{name}={value} is out of range: give a whole number from {low} to {high}')
     return value

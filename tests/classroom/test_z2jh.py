@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from classroom import accounts, start
+from classroom import accounts, start  # noqa: E402 -- needs the path above
 
 Z2JH = ROOT / 'classroom' / 'z2jh'
 CHART_TOP = {'enabled', 'fullnameOverride', 'nameOverride', 'imagePullSecret', 'imagePullSecrets',
