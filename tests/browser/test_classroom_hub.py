@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from lab_support import ROOT, free_port, screenshot
+
+from tests.browser.lab_support import ROOT, free_port, screenshot
 
 sys.path.insert(0, str(ROOT))
 
