@@ -6,6 +6,7 @@ room's names; the state folder is fresh per run.
 """
 
 import asyncio
+import doctest
 import json
 import os
 import pwd
@@ -80,6 +81,12 @@ def test_not_root_is_refused_before_anything_is_made(monkeypatch, state):
     with pytest.raises(start.Usage, match='must run as root'):
         start.check_can_start(room_args(state, 8000))
     assert not (state / 'passwords.json').exists()
+
+
+def test_docstring_examples():
+    for module in (accounts, start, loadtest):
+        result = doctest.testmod(module)
+        assert result.attempted and not result.failed, module.__name__
 
 
 def test_solutions_fill_every_stub():
@@ -160,7 +167,10 @@ def progress_records(room):
         lines = (room.progress / f'{name}.jsonl').read_text().splitlines()
         records = [json.loads(line) for line in lines]
         assert {r['learner'] for r in records} == {name}
-        assert len(records) >= 5
+        assert len({r['exercise'] for r in records if r['status'] == 'passed'}) == 5
+        # Written by the learner, readable by the instructor's group, nobody else.
+        st = (room.progress / f'{name}.jsonl').stat()
+        assert st.st_uid == pwd.getpwnam(name).pw_uid and st.st_mode & 0o777 == 0o640
 
 
 async def peek_at_other_learner(room):
