@@ -113,6 +113,7 @@ def test_a_room_of_two_learners_all_pass_isolated(state):
     with start.open_room(args) as room:
         report = asyncio.run(loadtest.measure(room, timeout=600))
         other_denied = asyncio.run(peek_at_other_learner(room))
+        admin_sees = asyncio.run(instructor_lists_learners(room))
         hub_pid, proxy_pid = room.hub.pid, start.read_pid(state / 'proxy.pid')
     results = {r['name']: r for r in report['results']}
 
@@ -126,8 +127,10 @@ def test_a_room_of_two_learners_all_pass_isolated(state):
     assert start.port_is_free(args.port)
 
     one, two = room.learners
-    # Over the hub: learner one's login does not open learner two's server.
+    # Over the hub: learner one's login does not open learner two's server; the instructor
+    # is an admin who sees every learner.
     assert other_denied
+    assert admin_sees == sorted(room.learners + [room.instructor])
     # On disk: each learner's work is in their own home, owned by them, and nowhere else.
     for name in room.learners:
         home = room.homes[name]
@@ -173,14 +176,29 @@ def progress_records(room):
         assert st.st_uid == pwd.getpwnam(name).pw_uid and st.st_mode & 0o777 == 0o640
 
 
+async def login(room, name):
+    b = loadtest.Browser(room.url)
+    await b.fetch('/hub/login')
+    await b.fetch('/hub/login?next=', 'POST', loadtest.urlencode(
+        {'username': name, 'password': room.passwords[name], '_xsrf': b.xsrf('/hub/')}))
+    return b
+
+
+async def instructor_lists_learners(room):
+    """The names the hub's admin API lists to the instructor (admin page's data)."""
+    b = await login(room, room.instructor)
+    try:
+        r = await b.fetch('/hub/api/users')
+        return sorted(u['name'] for u in json.loads(r.body)) if r.code == 200 else r.code
+    finally:
+        b.client.close()
+
+
 async def peek_at_other_learner(room):
     """Log in as the first learner and ask for the second learner's notebook: refused?"""
     one, two = room.learners
-    b = loadtest.Browser(room.url)
+    b = await login(room, one)
     try:
-        await b.fetch('/hub/login')
-        await b.fetch('/hub/login?next=', 'POST', loadtest.urlencode(
-            {'username': one, 'password': room.passwords[one], '_xsrf': b.xsrf('/hub/')}))
         r = await b.fetch(f'/user/{two}/api/contents/{loadtest.EXERCISES}')
         return r.code in (403, 404) or b'"cells"' not in r.body
     finally:
