@@ -45,14 +45,12 @@ import numpy as np
 from ckpt_widgets import names
 from ckpt_widgets.migrate.legacy import (
   CONVERSION_LEDGER,
-  ORBAX_MANAGER,
-  ORBAX_V1,
   LegacyStep,
   SkippedEntry,
   classify_flax_entries,
-  detect_format,
   read_flax_state_dict,
 )
+from ckpt_widgets.names import ORBAX_MANAGER, ORBAX_V1, detect_format
 from ckpt_widgets.pytrees import leaves_equal
 from ckpt_widgets.render import human_size
 

@@ -23,7 +23,7 @@ def test_manager_steps_with_reasons_from_orbax_policy(tmp_path):
     assert view.kept == (0, 2, 3, 4)
     assert view.deleted == (1,)
     assert view.text.splitlines() == [
-        f'{tmp_path.name}: orbax, policy: latest 3 or every 2 steps',
+        f'{tmp_path.name}: orbax-manager, policy: latest 3 or every 2 steps',
         'step  status      why',
         '   0  kept        every 2 steps',
         '   1  deleted',
@@ -72,7 +72,8 @@ def test_unfinished_and_layouts(written, tmp_path):
     assert view.kept == (1,) and view.unfinished == (2,)
     assert '   2  unfinished  save not committed' in view.text
     assert cw.RetainedSteps(written / 'flax_orbax').model.layout == 'flax-orbax'
-    assert cw.RetainedSteps(written / 'v1').model.layout == 'orbax'
+    assert cw.RetainedSteps(written / 'v1').model.layout == 'orbax-v1'
+    assert cw.RetainedSteps(written / 'orbax').model.layout == 'orbax-manager'
 
 
 def test_damaged_step_from_diagnose(tmp_path):
