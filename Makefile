@@ -9,8 +9,13 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 LAB_PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# The classroom (make classroom): room size, public port, its pins and proxy.
+LEARNERS ?= 5
+PORT ?= 8000
+CLASSROOM_STAMP := $(VENV)/.classroom-installed
+CHP := classroom/node_modules/.bin/configurable-http-proxy
 
-.PHONY: setup lab lint test test-unit test-notebooks test-browser chromium sync refresh lock html colab-links bench bench-quick clean
+.PHONY: setup lab lint test test-unit test-notebooks test-browser chromium sync refresh lock html colab-links bench bench-quick clean classroom test-classroom node
 
 setup: $(STAMP)
 
@@ -26,17 +31,17 @@ lab: $(STAMP)
 	@echo "Opening JupyterLab on http://127.0.0.1:$(LAB_PORT) (the URL with its token follows)."
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=notebooks $(AS_ROOT)
 
-test: lint test-unit test-notebooks test-browser
+test: lint test-unit test-notebooks test-browser test-classroom
 
 # pyflakes, import order, pycodestyle errors and bugbear (configured in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 test-unit: $(STAMP)
-	$(PY) -m pytest tests --ignore=tests/browser
+	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/classroom
 
 # Real JupyterLab + headless Debian Chromium (never a downloaded browser), network blocked.
-test-browser: $(STAMP) chromium
+test-browser: $(STAMP) chromium $(CLASSROOM_STAMP) $(CHP)
 	$(PY) -m pytest tests/browser
 
 CHROMIUM ?= /usr/bin/chromium
@@ -77,6 +82,35 @@ colab-links: $(STAMP)
 
 lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check | sort -f > requirements.lock
+
+# One JupyterHub on 127.0.0.1 for a room of learners (classroom/; run as root: it creates the
+# Unix accounts). Ctrl-C stops it and every server in it.
+
+$(CLASSROOM_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test,classroom]'
+	@touch $@
+
+# configurable-http-proxy, pinned in classroom/package-lock.json, installed into classroom/.
+$(CHP): classroom/package.json classroom/package-lock.json
+	@$(MAKE) --no-print-directory node
+	cd classroom && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node:
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's nodejs and npm for the classroom's proxy"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "The classroom needs Node.js and npm: install them (Debian/Ubuntu: sudo apt-get install nodejs npm)" >&2; exit 1; \
+	  fi; }
+
+classroom: $(CLASSROOM_STAMP) $(CHP)
+	@$(PY) -m classroom.start --learners '$(LEARNERS)' --port '$(PORT)'
+
+# A small room driven over HTTP + websockets (tests/classroom); in make test.
+test-classroom: $(CLASSROOM_STAMP) $(CHP)
+	$(PY) -m pytest tests/classroom
 
 clean:
 	rm -rf site artifacts .pytest_cache
