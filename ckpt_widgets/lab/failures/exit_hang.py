@@ -50,7 +50,8 @@ if slow_storage_s:
   # Slow storage (NFS, a fuse mount): every directory creation takes longer,
   # so the background creation is still running when the script ends.
   import asyncio
-  from orbax.checkpoint._src.path import async_path
+  from ckpt_widgets.upstream import orbax_async_path
+  async_path = orbax_async_path()
   _mkdir = async_path.mkdir
   async def _slow_mkdir(*args, **kwargs):
     await asyncio.sleep(slow_storage_s)
