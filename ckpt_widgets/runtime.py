@@ -30,9 +30,10 @@ def use_host_devices(count: int = 8) -> None:
     >>> # use_host_devices(8); import jax; jax.device_count()  -> 8
     """
     import jax
-    from jax._src import xla_bridge
 
-    if xla_bridge.backends_are_initialized():
+    from .upstream import jax_backends_started
+
+    if jax_backends_started():
         have = jax.device_count()
         if have != count or jax.default_backend() != 'cpu':
             raise RuntimeError(

@@ -26,7 +26,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ckpt_widgets import names, scan
+from ckpt_widgets import names, scan, upstream
 from ckpt_widgets.errors import error_headline
 from ckpt_widgets.pytrees import compare
 
@@ -172,7 +172,7 @@ def watch_commits(root: Path, delay: Callable[[int | None], float] = lambda step
     Orbax backend) ends in `atomicity.on_commit_callback`, which writes commit_success.txt
     and renames the tmp folder; the wrapper runs in the save's own (background) thread.
     """
-    from orbax.checkpoint._src.path import atomicity
+    atomicity = upstream.orbax_atomicity()
 
     commits = Commits(root)
     original = atomicity.on_commit_callback
