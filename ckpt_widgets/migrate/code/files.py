@@ -1,0 +1,94 @@
+"""`migrate_paths`: files and folders in, a `Report` out; `--write` applies it.
+
+Without `write`, nothing on disk changes. A file that does not parse is named in the report
+(exit 2) and the others are still processed.
+
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / 'a.py'; _ = p.write_text('x = 1\\n')
+>>> migrate_paths([str(p)]).exit_code
+0
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import libcst as cst
+
+from . import notebook
+from .report import FileResult, Report
+from .rewrite import migrate_source
+
+SKIPPED_DIRS = {'.git', '.venv', 'venv', '__pycache__', 'node_modules', '.ipynb_checkpoints',
+                '.tox', 'build', 'dist'}
+
+
+def collect(paths: list[str]) -> list[Path]:
+    """The .py and .ipynb files named or under the folders named, sorted, each once."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+                found += [Path(root) / n for n in sorted(names) if n.endswith(('.py', '.ipynb'))]
+        else:
+            found.append(path)
+    seen, result = set(), []
+    for p in found:
+        if p not in seen:
+            seen.add(p)
+            result.append(p)
+    return result
+
+
+def _parse_error(e: Exception) -> str:
+    if isinstance(e, cst.ParserSyntaxError):
+        return f'does not parse (line {e.raw_line}, column {e.raw_column}): {e.message}'
+    return f'{type(e).__name__}: {e}'
+
+
+def migrate_file(path: Path, label: str | None = None) -> FileResult:
+    """Migrates one .py or .ipynb file in memory (nothing is written)."""
+    label = label or str(path)
+    try:
+        before = path.read_text(encoding='utf-8')
+    except (OSError, UnicodeDecodeError) as e:
+        return FileResult(label, error=f'cannot read: {e}')
+    try:
+        if path.suffix == '.ipynb':
+            nb, indexes, sources = notebook.read_code_cells(before)
+            joined = notebook.join_cells(sources)
+            new, findings = migrate_source(joined, label)
+            if new == joined:
+                return FileResult(label, tuple(findings), before, before)
+            after = notebook.write_code_cells(nb, indexes, notebook.split_cells(new))
+            return FileResult(label, tuple(findings), before, after)
+        new, findings = migrate_source(before, label)
+    except Exception as e:  # noqa: BLE001 - one bad file must not stop the others
+        return FileResult(label, error=_parse_error(e))
+    return FileResult(label, tuple(findings), before, new)
+
+
+def diff(result: FileResult) -> str:
+    """Unified diff of one file (for a notebook: of its code cells as one listing)."""
+    before, after = result.before, result.after
+    if result.path.endswith('.ipynb') and result.changed:
+        before = notebook.join_cells(notebook.read_code_cells(before)[2])
+        after = notebook.join_cells(notebook.read_code_cells(after)[2])
+    return ''.join(difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True),
+        fromfile=f'a/{result.path}', tofile=f'b/{result.path}'))
+
+
+def migrate_paths(paths: list[str], write: bool = False) -> Report:
+    """Migrates every file under `paths`; with `write`, saves the changed ones."""
+    results = []
+    for path in collect(paths):
+        result = migrate_file(path)
+        if write and result.changed:
+            path.write_text(result.after, encoding='utf-8')
+        results.append(result)
+    return Report(tuple(results))
