@@ -112,6 +112,10 @@ def _legacy_imports(module: cst.Module) -> list:
     found = []
 
     class Imports(cst.CSTVisitor):
+        # An import in a try block is kept: removing it would leave `try: pass`.
+        def visit_Try(self, node: cst.Try) -> bool:
+            return False
+
         def visit_Import(self, node: cst.Import) -> None:
             if any(a.evaluated_name.startswith('flax.training.') for a in node.names):
                 found.append(node)

@@ -26,6 +26,9 @@ GATE_REASON = (
     "Orbax saves from EVERY process (each writes its own shards; the primary one commits): "
     "a save under `process_index() == 0` hangs or loses shards with several processes "
     "(notebook 08). Call mngr.save in all processes; keep the gate for logging only")
+MULTIPROCESS_NOTE = (
+    "on Flax's default Orbax backend this call kept keep+1 steps (its cleanup ran before the "
+    "save); the manager keeps exactly keep, as Flax's msgpack writer did")
 _RETURNED_REASON = (
     "the returned path is used: Orbax's save returns True/False. Save with "
     "mngr.save(step, args=ocp.args.PyTreeSave(tree)); the step folder is "
@@ -104,23 +107,25 @@ def rewrite_save(an: Analysis, call: cst.Call, name: str) -> None:
             an.plan.loop(loop).managers.append((var, ctor))
     else:
         edit.with_items.append((var, ctor))
-    _async(an, call, args, var if loop is not None else None)
+    _async(an, call, args, (var, loop) if loop is not None else None)
     for reason in flags:
         an.flag(call, name, reason)
     gate = _gate(an, call)
     if gate is not None:
         an.flag(call, name, GATE_REASON, at=gate)
     where = ' (manager created before the loop)' if loop is not None else ''
+    if name == legacy_api.SAVE_MULTIPROCESS:
+        notes.append(MULTIPROCESS_NOTE)
     detail = f'{var}.save({step}, ...){where}'
     if notes:
         detail += '; ' + '; '.join(notes)
     an.rewritten(call, name, detail)
 
 
-def _async(an: Analysis, call: cst.Call, args: dict, var: str | None) -> None:
+def _async(an: Analysis, call: cst.Call, args: dict, hoisted: tuple | None) -> None:
     manager = args.get('async_manager')
     if isinstance(manager, cst.Name) and manager.value != 'None':
-        an.async_managers[(an.scope_of(call), manager.value)] = var
+        an.async_managers[(an.scope_of(call), manager.value)] = hoisted
 
 
 def rewrite_async_manager(an: Analysis, call: cst.Call, name: str) -> None:
@@ -146,15 +151,20 @@ def rewrite_wait(an: Analysis, call: cst.Call, receiver: str) -> bool:
     if key not in an.async_managers:
         return False
     line = an.only_statement_call(call)
-    var = an.async_managers[key]
+    hoisted = an.async_managers[key]
     name = legacy_api.ASYNC_MANAGER + '.wait_previous_save'
     if line is None:
         an.flag(call, name, 'wait_previous_save() used as a value: wait with mngr.wait_until_finished()')
         return True
-    if var is None:
+    if hoisted is None:
         an.plan.statement(line).replacement = []
-        an.rewritten(call, name, 'removed: the save\'s with block already waited')
-    else:
+        an.rewritten(call, name, "removed: the save's with block already waited")
+        return
+    var, loop = hoisted
+    if any(parent is loop for parent in an.ancestors(call)):
         an.plan.statement(line).replacement = [f'{var}.wait_until_finished()']
         an.rewritten(call, name, f'{var}.wait_until_finished()')
+    else:
+        an.plan.statement(line).replacement = []
+        an.rewritten(call, name, f'removed: {var}.close() after the loop waits')
     return True
