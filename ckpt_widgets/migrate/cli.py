@@ -8,8 +8,7 @@
 
 `python -m ckpt_widgets` is the same command. Bad arguments: one line on stderr, exit 2.
 
->>> main(['tree'])
-ckpt-lab tree: error: the following arguments are required: DIR
+>>> main(['tree'])  # prints 'ckpt-lab tree: error: ... required: DIR' on stderr
 2
 """
 
@@ -19,7 +18,7 @@ import argparse
 import dataclasses
 import json
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 PROG = 'ckpt-lab'
 
@@ -31,7 +30,7 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad argument as one line (no usage block, no traceback)."""
 
-    def error(self, message: str):  # noqa: D401 - argparse's hook
+    def error(self, message: str):
         raise _UsageError(f'{self.prog}: error: {message}')
 
 

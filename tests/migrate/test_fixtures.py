@@ -45,7 +45,7 @@ def test_every_rule_and_pattern_has_a_pair():
 
 @pytest.mark.parametrize('name', PAIRS)
 def test_rewrite_is_the_after_file_and_idempotent(name):
-    new, findings = migrate_source(_before(name), f'{name}.before.py')
+    new, _ = migrate_source(_before(name), f'{name}.before.py')
     assert new == _after(name)
     again, second = migrate_source(new, f'{name}.after.py')
     assert again == new

@@ -11,8 +11,18 @@ retention, `analysis` -> `plan` -> `apply` for the edit itself, `report` for wha
 """
 
 from .files import diff, migrate_file, migrate_paths
-from .report import FLAGGED, LEFT, REWRITTEN, Finding, FileResult, Report
+from .report import FLAGGED, LEFT, REWRITTEN, FileResult, Finding, Report
 from .rewrite import migrate_source
 
-__all__ = ['FLAGGED', 'LEFT', 'REWRITTEN', 'Finding', 'FileResult', 'Report', 'diff',
-           'migrate_file', 'migrate_paths', 'migrate_source']
+__all__ = [
+           'FLAGGED',
+           'LEFT',
+           'REWRITTEN',
+           'FileResult',
+           'Finding',
+           'Report',
+           'diff',
+           'migrate_file',
+           'migrate_paths',
+           'migrate_source',
+]

@@ -7,8 +7,12 @@ Each rule family lives in its own module (`save_rules`, `restore_rules`, `orbax_
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import (MetadataWrapper, ParentNodeProvider, PositionProvider,
-                             QualifiedNameProvider)
+from libcst.metadata import (
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+)
 
 from . import legacy_api, resolve
 from .plan import Plan

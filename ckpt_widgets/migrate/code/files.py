@@ -11,6 +11,7 @@ Without `write`, nothing on disk changes. A file that does not parse is named in
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from pathlib import Path
@@ -62,6 +63,7 @@ def migrate_file(path: Path, label: str | None = None) -> FileResult:
             nb, indexes, sources = notebook.read_code_cells(before)
             joined = notebook.join_cells(sources)
             new, findings = migrate_source(joined, label)
+            findings = [_in_cell(f, sources, indexes) for f in findings]
             if new == joined:
                 return FileResult(label, tuple(findings), before, before)
             after = notebook.write_code_cells(nb, indexes, notebook.split_cells(new))
@@ -72,6 +74,12 @@ def migrate_file(path: Path, label: str | None = None) -> FileResult:
     return FileResult(label, tuple(findings), before, new)
 
 
+def _in_cell(finding, sources: list[str], indexes: list[int]):
+    """A finding of the joined cells, placed as `notebook.ipynb:cell N` and the line in it."""
+    cell, line = notebook.cell_of_line(sources, finding.line)
+    return dataclasses.replace(finding, path=f'{finding.path}:cell {indexes[cell] + 1}', line=line)
+
+
 def diff(result: FileResult) -> str:
     """Unified diff of one file (for a notebook: of its code cells as one listing)."""
     before, after = result.before, result.after
@@ -80,7 +88,12 @@ def diff(result: FileResult) -> str:
         after = notebook.join_cells(notebook.read_code_cells(after)[2])
     return ''.join(difflib.unified_diff(
         before.splitlines(keepends=True), after.splitlines(keepends=True),
-        fromfile=f'a/{result.path}', tofile=f'b/{result.path}'))
+        fromfile=_label('a', result.path), tofile=_label('b', result.path)))
+
+
+def _label(side: str, path: str) -> str:
+    # git's a/ b/ prefixes for relative paths; an absolute path is shown as it is.
+    return path if os.path.isabs(path) else f'{side}/{path}'
 
 
 def migrate_paths(paths: list[str], write: bool = False) -> Report:

@@ -56,9 +56,11 @@ def bind(name: str, positional: list, keywords: dict) -> dict:
 
     >>> bind(RESTORE, ['d'], {'target': 'None'})
     {'ckpt_dir': 'd', 'target': 'None'}
-    >>> bind(LATEST, ['d'], {'nope': '1'})
-    Traceback (most recent call last):
-    ckpt_widgets.migrate.code.legacy_api.BindError: unknown argument nope=
+    >>> try:
+    ...     bind(LATEST, ['d'], {'nope': '1'})
+    ... except BindError as e:
+    ...     print(e)
+    unknown argument nope=
     """
     params = SIGNATURES[name]
     if len(positional) > len(params):

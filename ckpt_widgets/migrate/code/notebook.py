@@ -34,10 +34,25 @@ def join_cells(cells: list[str]) -> str:
     return ''.join(f'{_MARK}\n{_mask(cell)}\n' for cell in cells)
 
 
+def cell_of_line(cells: list[str], line: int) -> tuple[int, int]:
+    """(index of the cell, line in that cell) for a 1-based line of `join_cells(cells)`.
+
+    >>> cell_of_line(['a = 1', 'b = 2\\nc = 3'], 5)
+    (1, 2)
+    """
+    start = 1
+    for index, cell in enumerate(cells):
+        length = _mask(cell).count('\n') + 1
+        if line <= start + length:
+            return index, max(line - start, 1)
+        start += length + 1
+    return len(cells) - 1, 1
+
+
 def split_cells(module: str) -> list[str]:
     """Inverse of `join_cells` (imports the rewrite adds land in the first cell)."""
     head, *parts = module.split(_MARK + '\n')
-    cells = [_unmask(part[:-1] if part.endswith('\n') else part) for part in parts]
+    cells = [_unmask(part.removesuffix('\n')) for part in parts]
     if head.strip() and cells:  # code added above the first boundary (imports)
         cells[0] = head + cells[0]
     return cells

@@ -159,7 +159,8 @@ def absolute(node: cst.BaseExpression) -> str:
     "'gs://bucket/run'"
     """
     text = _code(node)
-    if isinstance(node, cst.SimpleString) and '://' in node.evaluated_value:
+    if isinstance(node, cst.SimpleString) and (
+            '://' in node.evaluated_value or node.evaluated_value.startswith('/')):
         return text
     if text.startswith(('os.path.abspath(', 'os.path.realpath(')):
         return text

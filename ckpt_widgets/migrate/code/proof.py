@@ -48,7 +48,7 @@ def _steps(root: Path, listing: dict[str, tuple[str, ...]]) -> dict[str, tuple[i
     from ckpt_widgets import scan
     result = {}
     for folder in listing:
-        layout, steps = scan.list_steps(root / folder)
+        _, steps = scan.list_steps(root / folder)
         if steps:
             result[folder] = tuple(s.step for s in steps if s.status == 'kept')
     return result
@@ -58,7 +58,9 @@ def _steps(root: Path, listing: dict[str, tuple[str, ...]]) -> dict[str, tuple[i
 def flax_msgpack_writer(enabled: bool = True):
     """Flax's legacy calls write msgpack files inside (`flax_use_orbax_checkpointing=False`)."""
     try:
-        from ckpt_widgets.runtime import flax_msgpack_writer as writer  # after the re-layout
+        from ckpt_widgets.runtime import (
+            flax_msgpack_writer as writer,  # after the re-layout
+        )
     except ImportError:
         writer = None
     if not enabled:

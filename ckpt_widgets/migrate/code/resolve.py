@@ -7,15 +7,15 @@ method `self.save_checkpoint` resolve to other names and are never touched.
 >>> import libcst as cst
 >>> from libcst.metadata import MetadataWrapper
 >>> w = MetadataWrapper(cst.parse_module('from flax.training import checkpoints as c\\nc.latest_checkpoint(d)\\n'))
->>> names = w.resolve(QualifiedNameProvider)
->>> sorted(q.name for n, qs in names.items() if isinstance(n, cst.Call) for q in qs)
-[]
+>>> call = w.module.body[1].body[0].value
+>>> legacy_name(w.resolve(QualifiedNameProvider), call.func)
+'flax.training.checkpoints.latest_checkpoint'
 """
 
 from __future__ import annotations
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import QualifiedNameSource
 
 from . import legacy_api
 

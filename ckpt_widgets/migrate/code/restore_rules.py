@@ -162,7 +162,7 @@ def rewrite_latest(an: Analysis, call: cst.Call, name: str) -> None:
     statement = _statement(an, call, name)
     if statement is None:
         return
-    ctor, flags, notes = manager_ctor(an, call, name, args, [('read_only', 'True')])
+    ctor, flags, _ = manager_ctor(an, call, name, args, [('read_only', 'True')])
     var, new = an.manager(statement, ctor)
     if new:
         an.plan.statement(statement).with_items.append((var, ctor))

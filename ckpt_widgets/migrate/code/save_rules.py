@@ -91,8 +91,8 @@ def rewrite_save(an: Analysis, call: cst.Call, name: str) -> None:
     overwrite = args.get('overwrite')
     if not is_false(overwrite):
         stale = an.new_name('stale_step')
-        replace = [f"{var}.wait_until_finished()  # Flax's overwrite=True: this step and every "
-                   'newer one are replaced',
+        replace = [(f"{var}.wait_until_finished()  # Flax's overwrite=True: this step and every "
+                    'newer one are replaced'),
                    f'for {stale} in [s for s in {var}.all_steps() if s >= {step}]:',
                    f'    {var}.delete({stale})']
         if is_true(overwrite):
