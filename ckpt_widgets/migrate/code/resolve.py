@@ -5,7 +5,7 @@
 method `self.save_checkpoint` resolve to other names and are never touched.
 
 >>> import libcst as cst
->>> from libcst.metadata import MetadataWrapper
+>>> from libcst.metadata import MetadataWrapper, QualifiedNameProvider
 >>> w = MetadataWrapper(cst.parse_module('from flax.training import checkpoints as c\\nc.latest_checkpoint(d)\\n'))
 >>> call = w.module.body[1].body[0].value
 >>> legacy_name(w.resolve(QualifiedNameProvider), call.func)
