@@ -95,7 +95,7 @@ def test_notebooks_are_migrated_cell_by_cell(tmp_path):
     new = json.loads(path.read_text())
     sources = [''.join(c['source']) for c in new['cells']]
     assert sources[0] == '# Title'
-    assert sources[1] == 'import numpy as np\nimport orbax.checkpoint as ocp\n'
+    assert sources[1] == 'import numpy as np\nimport orbax.checkpoint as ocp'
     assert 'flax.training' not in sources[1]
     assert sources[2] == cells[1]  # the magic is back, untouched
     assert sources[3].startswith('with ocp.CheckpointManager("/ckpts"')

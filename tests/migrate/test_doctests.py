@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ['retention', 'cli', 'code', 'code.legacy_api', 'code.options', 'code.report',
            'code.plan', 'code.resolve', 'code.arguments', 'code.rewrite', 'code.files',
-           'code.notebook']
+           'code.notebook', 'code.prefilter', 'code.imports']
 
 
 @pytest.mark.parametrize('name', MODULES)

@@ -86,7 +86,7 @@ class Analysis:
         self.positions = wrapper.resolve(PositionProvider)
         self.plan = Plan()
         self.findings: list[Finding] = []
-        self.taken = names_in(self.module)
+        self.taken: set[str] = set()  # names a new variable must not take (set by the caller)
         self.shared: dict[tuple, str] = {}  # (loop or statement, ctor) -> manager variable
         self.async_managers: dict[tuple, str | None] = {}  # (scope, name) -> manager var
 

@@ -46,6 +46,8 @@ def collect(paths: list[str]) -> list[Path]:
 
 
 def _parse_error(e: Exception) -> str:
+    if isinstance(e, SyntaxError):
+        return f'does not parse (line {e.lineno}, column {e.offset}): {e.msg}'
     if isinstance(e, cst.ParserSyntaxError):
         return f'does not parse (line {e.raw_line}, column {e.raw_column}): {e.message}'
     return f'{type(e).__name__}: {e}'

@@ -4,7 +4,6 @@
 >>> new, findings = migrate_source(src, 'a.py')
 >>> print(new)
 import orbax.checkpoint as ocp
-<BLANKLINE>
 with ocp.CheckpointManager("/ck", options=ocp.CheckpointManagerOptions(step_prefix='checkpoint', preservation_policy=ocp.checkpoint_managers.LatestN(2))) as mngr:
     mngr.save(1, args=ocp.args.PyTreeSave(s))
 <BLANKLINE>
@@ -14,12 +13,21 @@ with ocp.CheckpointManager("/ck", options=ocp.CheckpointManagerOptions(step_pref
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, ImportItem, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper
 
-from . import flags, legacy_api, orbax_utils_rules, restore_rules, save_rules
+from . import (
+    flags,
+    imports,
+    legacy_api,
+    orbax_utils_rules,
+    prefilter,
+    restore_rules,
+    save_rules,
+)
 from .analysis import Analysis
 from .apply import Applier
 from .report import Finding
@@ -107,38 +115,31 @@ class _Later(cst.CSTVisitor):
         self._string(node)
 
 
-def _legacy_imports(module: cst.Module) -> list:
-    """The import statements of Flax's checkpoint modules, anywhere in the module."""
-    found = []
-
-    class Imports(cst.CSTVisitor):
-        # An import in a try block is kept: removing it would leave `try: pass`.
-        def visit_Try(self, node: cst.Try) -> bool:
-            return False
-
-        def visit_Import(self, node: cst.Import) -> None:
-            if any(a.evaluated_name.startswith('flax.training.') for a in node.names):
-                found.append(node)
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-            if node.module is None or node.relative:
-                return
-            module_name = cst.helpers.get_full_name_for_node(node.module) or ''
-            if module_name in ('flax.training', legacy_api.CHECKPOINTS, legacy_api.ORBAX_UTILS):
-                found.append(node)
-
-    module.visit(Imports())
-    return found
-
-
 def migrate_source(source: str, path: str = '<string>') -> tuple[str, list[Finding]]:
-    """Returns (new source, findings); raises `libcst.ParserSyntaxError` if it does not parse.
+    """Returns (new source, findings); raises SyntaxError (or libcst's) if it does not parse.
 
     Unchanged source comes back identical (the same string) when nothing is legacy.
     """
+    tree = ast.parse(source)
+    reduced = prefilter.reduce(source, tree)
+    if reduced is None:
+        return source, []
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    new, findings = _migrate(reduced.text, path, taken)
+    findings = [dataclasses.replace(f, line=reduced.original_line(f.line)) for f in findings]
+    if new == reduced.text:
+        return source, findings
+    full = prefilter.expand(reduced, new)
+    if full is None:  # a placeholder moved: read the whole module instead
+        return _migrate(source, path, taken)
+    return full, findings
+
+
+def _migrate(source: str, path: str, taken: set[str]) -> tuple[str, list[Finding]]:
     module = cst.parse_module(source)
-    wrapper = MetadataWrapper(module)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # parsed here, shared by no one
     an = Analysis(wrapper, path)
+    an.taken = set(taken)  # every name of the whole file (ast), not only the part read here
     calls = _Calls(an)
     wrapper.visit(calls)
     wrapper.visit(_Later(an, calls.prefixes, bool(an.findings)))
@@ -148,30 +149,7 @@ def migrate_source(source: str, path: str = '<string>') -> tuple[str, list[Findi
     config = cst.PartialParserConfig(default_indent=module.default_indent,
                                      default_newline=module.default_newline)
     new = wrapper.module.visit(Applier(an.plan, config))
-    context = CodemodContext()
-    imports = [ImportItem(mod, obj_name=obj, alias=alias)
-               for mod, obj, alias in sorted(an.plan.imports, key=str)]
-    new = AddImportsVisitor(context, imports).transform_module(new)
-    unused = []
-    for node in _legacy_imports(new):
-        unused += _unused_candidates(node)
-    if unused:
-        new = RemoveImportsVisitor(context, unused).transform_module(new)
+    new = imports.add_imports(new, an.plan.imports)
+    new = imports.remove_unused(new)
     an.findings.sort(key=lambda f: f.line)
     return new.code, an.findings
-
-
-def _unused_candidates(node) -> list[tuple[str, str | None, str | None]]:
-    """(module, obj, alias) triples RemoveImportsVisitor removes if nothing uses them any more."""
-    result = []
-    if isinstance(node, cst.Import):
-        for alias in node.names:
-            asname = alias.evaluated_alias
-            result.append((alias.evaluated_name, None, asname))
-        return result
-    module = cst.helpers.get_full_name_for_node(node.module)
-    if isinstance(node.names, cst.ImportStar):
-        return result
-    for alias in node.names:
-        result.append((module, alias.evaluated_name, alias.evaluated_alias))
-    return result
