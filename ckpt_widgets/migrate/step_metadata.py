@@ -23,7 +23,7 @@ from ckpt_widgets.model import Leaf, PytreeSummary
 def step_path(directory: str | os.PathLike, step: int | None = None,
               prefix: str | None = None) -> Path:
     """The folder or file of `step` (default: the newest finished one) under `directory`."""
-    directory = Path(directory)
+    directory = Path(directory).absolute()  # Orbax reads no metadata through a relative path
     _, steps = scan.list_steps(directory, prefix=prefix)
     finished = [s for s in steps if s.status == 'kept']
     if not finished:

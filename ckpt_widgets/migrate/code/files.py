@@ -107,3 +107,34 @@ def migrate_paths(paths: list[str], write: bool = False) -> Report:
             path.write_text(result.after, encoding='utf-8')
         results.append(result)
     return Report(tuple(results))
+
+
+class SideBySide:
+    """A file's change as a side-by-side table: HTML in a notebook, the unified diff as text.
+
+    >>> r = FileResult('a.py', before='x = 1\\n', after='x = 2\\n')
+    >>> print(SideBySide(r).text.splitlines()[-1])
+    +x = 2
+    """
+
+    def __init__(self, result: FileResult, context: int = 2) -> None:
+        self.result = result
+        self.context = context
+        self.text = diff(result)
+
+    def _repr_html_(self) -> str:
+        before, after = self.result.before, self.result.after
+        if self.result.path.endswith('.ipynb'):
+            before = notebook.join_cells(notebook.read_code_cells(before)[2])
+            after = notebook.join_cells(notebook.read_code_cells(after)[2])
+        table = difflib.HtmlDiff(tabsize=4, wrapcolumn=72).make_table(
+            before.splitlines(), after.splitlines(), f'{self.result.path} (legacy)',
+            f'{self.result.path} (migrated)', context=True, numlines=self.context)
+        style = ('<style>table.diff{font-family:monospace;font-size:12px;border:0}'
+                 '.diff_add{background:#e6ffec}.diff_chg{background:#fff5b1}'
+                 '.diff_sub{background:#ffebe9}.diff_header{color:#777}'
+                 'td.diff_next{display:none}</style>')
+        return style + table
+
+    def __repr__(self) -> str:
+        return self.text

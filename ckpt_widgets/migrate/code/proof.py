@@ -91,35 +91,37 @@ def run_source(source: str, workdir: str | os.PathLike, entry: str = 'main',
     namespace: dict[str, Any] = {'__name__': f'ckpt_lab_proof_{abs(hash(filename))}'}
     with warnings.catch_warnings(), flax_msgpack_writer(msgpack):
         warnings.simplefilter('ignore', DeprecationWarning)
+        # A restore without shardings reads them from the checkpoint, as both sides do here.
+        warnings.filterwarnings('ignore', message='Sharding info not provided')
         exec(compile(source, filename, 'exec'), namespace)  # noqa: S102 - the point of a proof
         result = namespace[entry](str(root))
     listing = _listing(root)
     return Run(listing=listing, steps=_steps(root, listing), result=result)
 
 
-def _plain(tree: Any) -> Any:
+def comparable(tree: Any) -> Any:
+    """`tree` as `differences` compares it: a Flax state dict of numpy arrays and scalars."""
     import jax
     import numpy as np
+    from flax import serialization
 
     def leaf(x):
         if isinstance(x, (jax.Array, np.ndarray, np.generic)):
             return np.asarray(x).item() if np.ndim(x) == 0 else np.asarray(x)
         return x
-    return jax.tree.map(leaf, tree)
+    return jax.tree.map(leaf, serialization.to_state_dict(tree))
 
 
 def differences(before: Run, after: Run) -> list[str]:
     """What differs between two runs, one line each (empty: the same on disk and restored)."""
-    from flax import serialization
-
     from ckpt_widgets.pytrees import compare
     problems = []
     if before.listing != after.listing:
         problems.append(f'on disk: {before.listing} != {after.listing}')
     if before.steps != after.steps:
         problems.append(f'kept steps: {before.steps} != {after.steps}')
-    left = _plain(serialization.to_state_dict(before.result))
-    right = _plain(serialization.to_state_dict(after.result))
+    left = comparable(before.result)
+    right = comparable(after.result)
     comparison = compare(left, right, 'legacy', 'migrated')
     if not comparison.equal:
         problems += [f'restored {d.path}: {d.status} ({d.left} | {d.right})'
