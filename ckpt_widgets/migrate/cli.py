@@ -186,11 +186,3 @@ def convert_main(argv: Sequence[str] | None = None) -> int:
     """`ckpt-convert`: the old name of `ckpt-lab convert`."""
     return main(['convert', *(sys.argv[1:] if argv is None else argv)])
 
-
-def run() -> None:
-    """Console-script wrapper: exit with main's status."""
-    sys.exit(main())
-
-
-def run_convert() -> None:
-    sys.exit(convert_main())
