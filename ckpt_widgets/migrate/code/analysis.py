@@ -75,6 +75,31 @@ class _Bound(cst.CSTVisitor):
         self._add(node.target)
 
 
+class _Leaves(cst.CSTVisitor):
+    """Does a loop body leave its function early (`return`, `yield`), skipping code after it?"""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Return(self, node) -> None:
+        self.found = True
+
+    def visit_Yield(self, node) -> None:
+        self.found = True
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False  # a nested function's return is its own
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+
+def leaves_early(loop: cst.CSTNode) -> bool:
+    visitor = _Leaves()
+    loop.visit(visitor)
+    return visitor.found
+
+
 class Analysis:
     """Shared state of one module's analysis: metadata, plan, findings, fresh names."""
 
@@ -141,7 +166,9 @@ class Analysis:
         """The outermost enclosing loop (same function) none of whose loops rebinds `used`.
 
         A manager built from `used` names can be created once before that loop. None: the call
-        is in no loop, or its innermost loop changes the directory or options each time.
+        is in no loop, or its innermost loop changes the directory or options each time. A
+        loop that can `return` or `yield` out of its function is not chosen: the `close()`
+        after it would be skipped, and with it the wait for the last async save.
         """
         chosen = None
         for parent in self.ancestors(call):
@@ -150,7 +177,7 @@ class Analysis:
             if isinstance(parent, _LOOPS):
                 bound = _Bound()
                 parent.visit(bound)
-                if bound.names & used:
+                if bound.names & used or leaves_early(parent):
                     break
                 chosen = parent
         return chosen
