@@ -112,11 +112,8 @@ def _migrate_code(args) -> int:
 
 
 def _convert(args) -> int:
-    try:
-        from ckpt_widgets.migrate import convert as module
-    except ImportError:  # before the package re-layout
-        from ckpt_widgets import convert as module
-    return module.main(args.rest)
+    from ckpt_widgets.migrate import convert
+    return convert.main(args.rest)
 
 
 def _read_dir_problem(directory: str) -> str | None:

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ckpt_widgets import layout, pytrees, scan
+from ckpt_widgets import names, pytrees, scan
 from ckpt_widgets.model import Leaf, PytreeSummary
 
 
@@ -38,10 +38,9 @@ def step_path(directory: str | os.PathLike, step: int | None = None,
 
 
 def _item_dirs(path: Path) -> dict[str, Path]:
-    if (path / layout.PYTREE_METADATA_FILE).exists():
-        return {'': path}
-    return {p.name: p for p in sorted(path.iterdir())
-            if p.is_dir() and (p / layout.PYTREE_METADATA_FILE).exists()}
+    """{item name ('' for a bare pytree step): folder} of the step's pytree items."""
+    return {('' if item == path else item.name): item for item in names.pytree_item_dirs(path)
+            if (item / names.PYTREE_METADATA_FILE).exists()}
 
 
 def _sharding_text(sharding: Any) -> str:
