@@ -65,7 +65,7 @@ def bind(name: str, positional: list, keywords: dict) -> dict:
     params = SIGNATURES[name]
     if len(positional) > len(params):
         raise BindError(f'{len(positional)} positional arguments, at most {len(params)} expected')
-    bound = dict(zip(params, positional))
+    bound = dict(zip(params, positional, strict=False))  # fewer positionals than params
     for key, value in keywords.items():
         if key not in params:
             raise BindError(f'unknown argument {key}=')

@@ -71,6 +71,6 @@ def read_code_cells(text: str) -> tuple[dict, list[int], list[str]]:
 
 def write_code_cells(nb: dict, indexes: list[int], sources: list[str]) -> str:
     """The notebook JSON with new cell sources, in nbformat's layout (indent 1)."""
-    for i, source in zip(indexes, sources):
+    for i, source in zip(indexes, sources, strict=True):
         nb['cells'][i]['source'] = source.splitlines(keepends=True)
     return json.dumps(nb, indent=1, ensure_ascii=False) + '\n'

@@ -2,9 +2,10 @@
 
 >>> src = 'from flax.training import checkpoints\\ncheckpoints.save_checkpoint("/ck", s, 1, keep=2)\\n'
 >>> new, findings = migrate_source(src, 'a.py')
->>> print(new)
+>>> print(new.replace(', preservation_policy', ',\\n  preservation_policy'))
 import orbax.checkpoint as ocp
-with ocp.CheckpointManager("/ck", options=ocp.CheckpointManagerOptions(step_prefix='checkpoint', preservation_policy=ocp.checkpoint_managers.LatestN(2))) as mngr:
+with ocp.CheckpointManager("/ck", options=ocp.CheckpointManagerOptions(step_prefix='checkpoint',
+  preservation_policy=ocp.checkpoint_managers.LatestN(2))) as mngr:
     mngr.save(1, args=ocp.args.PyTreeSave(s))
 <BLANKLINE>
 >>> [f.outcome for f in findings]
