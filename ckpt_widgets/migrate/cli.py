@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('paths', nargs='+', metavar='PATH', help='.py / .ipynb files or folders of them')
     p.add_argument('--write', action='store_true', help='apply the changes to the files')
     p.add_argument('--no-diff', action='store_true', help='print only the report')
+    p.add_argument('--jobs', type=int, metavar='N',
+                   help='worker processes for large trees (default: the CPUs, at most 4)')
 
     sub.add_parser('convert', add_help=False, prefix_chars='\0',
                    help='convert a legacy Flax checkpoint folder into an Orbax one (ckpt-convert)',
@@ -99,7 +101,10 @@ def _migrate_code(args) -> int:
     if missing:
         print(f'{PROG} migrate-code: error: no such file or folder: {missing[0]}', file=sys.stderr)
         return 2
-    report = migrate_paths(args.paths, write=args.write)
+    if args.jobs is not None and args.jobs < 1:
+        print(f'{PROG} migrate-code: error: --jobs must be 1 or more', file=sys.stderr)
+        return 2
+    report = migrate_paths(args.paths, write=args.write, jobs=args.jobs)
     if not args.no_diff:
         for result in report.files:
             text = diff(result)

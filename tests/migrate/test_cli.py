@@ -171,3 +171,17 @@ def test_installed_script_and_python_dash_m_agree(tmp_path):
     alias = subprocess.run([str(Path(sys.executable).parent / 'ckpt-convert'), '--help'],
                            capture_output=True, text=True, check=False)
     assert alias.returncode == 0 and 'SRC' in alias.stdout
+
+
+def test_worker_processes_give_the_same_report_and_files(tmp_path):
+    from ckpt_widgets.migrate.code import files
+    project = tmp_path / 'many'
+    project.mkdir()
+    names = sorted(p.name for p in FIXTURES.glob('*.before.py'))
+    for name in names:
+        shutil.copy(FIXTURES / name, project / name.replace('.before', ''))
+    assert len(names) >= files.PARALLEL_FROM
+    serial = migrate_paths([str(project)], jobs=1)
+    parallel = migrate_paths([str(project)], jobs=2)
+    assert parallel == serial
+    assert [r.after for r in parallel.files] == [r.after for r in serial.files]

@@ -98,14 +98,36 @@ def _label(side: str, path: str) -> str:
     return path if os.path.isabs(path) else f'{side}/{path}'
 
 
-def migrate_paths(paths: list[str], write: bool = False) -> Report:
-    """Migrates every file under `paths`; with `write`, saves the changed ones."""
-    results = []
-    for path in collect(paths):
-        result = migrate_file(path)
-        if write and result.changed:
-            path.write_text(result.after, encoding='utf-8')
-        results.append(result)
+PARALLEL_FROM = 16  # files: below this, starting worker processes costs more than it saves
+
+
+def _migrate_all(files: list[Path], jobs: int | None) -> list[FileResult]:
+    """Each file's result, in order; in `jobs` worker processes for a large tree.
+
+    Workers are spawned (not forked: the caller may hold JAX's threads), read and rewrite
+    in memory only; every write happens in this process.
+    """
+    jobs = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
+    if jobs <= 1 or len(files) < PARALLEL_FROM:
+        return [migrate_file(path) for path in files]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    context = multiprocessing.get_context('spawn')
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        return list(pool.map(migrate_file, files, chunksize=max(1, len(files) // (jobs * 4))))
+
+
+def migrate_paths(paths: list[str], write: bool = False, jobs: int | None = None) -> Report:
+    """Migrates every file under `paths`; with `write`, saves the changed ones.
+
+    `jobs`: worker processes for trees of 16 files or more (default: the CPUs, at most 4).
+    """
+    files = collect(paths)
+    results = _migrate_all(files, jobs)
+    if write:
+        for path, result in zip(files, results, strict=True):
+            if result.changed:
+                path.write_text(result.after, encoding='utf-8')
     return Report(tuple(results))
 
 
