@@ -32,6 +32,7 @@ _NAMES = {
     'FlaxRetention': 'migrate.retention',
     'diagnose_step': 'health',
     'error_headline': 'errors',
+    'flax_msgpack_writer': 'runtime',
     'in_colab': 'runtime',
     'pinned_versions': 'runtime',
     'quiet_logs': 'runtime',
@@ -40,6 +41,7 @@ _NAMES = {
     'use_host_devices': 'runtime',
     'version_table': 'runtime',
     'workdir': 'runtime',
+    'workdir_base': 'runtime',
     'show_deprecation_events': 'deprecation_events',
 }
 

@@ -147,6 +147,11 @@ class RetainedSteps(View):
     def unfinished(self) -> tuple[int, ...]:
         return self.model.with_status('unfinished')
 
+    @property
+    def damaged(self) -> tuple[int, ...]:
+        """Steps the `diagnose=` function found damaged, at the last look."""
+        return self.model.with_status('damaged')
+
 
 class PytreeView(View):
     """A pytree leaf by leaf: path, type, shape, dtype, sharding with its device grid, value."""

@@ -323,16 +323,5 @@ def finished_steps(directory: Path) -> list:
     return [s for s in scan.list_steps(directory)[1] if s.status == 'kept']
 
 
-@contextlib.contextmanager
-def flax_backend(use_orbax: bool) -> Iterator[None]:
-    import flax
-    before = flax.config.flax_use_orbax_checkpointing
-    flax.config.update('flax_use_orbax_checkpointing', use_orbax)
-    try:
-        yield
-    finally:
-        flax.config.update('flax_use_orbax_checkpointing', before)
-
-
 def steps_text(steps: list[int] | tuple[int, ...]) -> str:
     return str(list(steps))

@@ -7,7 +7,6 @@ import pathlib
 import shutil
 import warnings
 
-import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,6 +17,7 @@ from orbax.checkpoint.experimental import v1 as ocp_v1
 
 from ckpt_widgets import health
 from ckpt_widgets.lab.failures import corruption, targets
+from ckpt_widgets.runtime import flax_msgpack_writer
 
 logging.getLogger('absl').setLevel(logging.ERROR)
 # Failed reads leave orbax coroutines un-awaited and an 'Event loop is closed'
@@ -163,12 +163,8 @@ def test_damage_functions_refuse_non_checkpoints(tmp_path):
 
 @pytest.fixture
 def legacy_flax_file(tmp_path):
-  old = flax.config.flax_use_orbax_checkpointing
-  flax.config.update('flax_use_orbax_checkpointing', False)
-  try:
+  with flax_msgpack_writer():
     path = flax_checkpoints.save_checkpoint(tmp_path / 'flax', TREE, step=1)
-  finally:
-    flax.config.update('flax_use_orbax_checkpointing', old)
   return tmp_path / 'flax', path
 
 

@@ -32,15 +32,12 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import pathlib
 import warnings
 from typing import Any, Callable
 
 from ckpt_widgets import failure_noise, names
-
-logging.getLogger('absl').setLevel(logging.ERROR)
 
 TMP_SUFFIX = names.TMP_SUFFIX
 _GARBAGE = b'not an ocdbt manifest, just garbage '
@@ -105,9 +102,10 @@ def delete_metadata(step_dir: str | os.PathLike) -> pathlib.Path:
       '_METADATA'
   """
   for item in names.pytree_item_dirs(_existing_step_dir(step_dir)):
-    if (item / '_METADATA').exists():
-      (item / '_METADATA').unlink()
-      return item / '_METADATA'
+    metadata = item / names.PYTREE_METADATA_FILE
+    if metadata.exists():
+      metadata.unlink()
+      return metadata
   raise FileNotFoundError(f'no _METADATA in {step_dir}')
 
 
@@ -120,7 +118,7 @@ def garble_manifest(step_dir: str | os.PathLike) -> pathlib.Path:
       'manifest.ocdbt'
   """
   for item in names.pytree_item_dirs(_existing_step_dir(step_dir)):
-    manifest = item / 'manifest.ocdbt'
+    manifest = item / names.OCDBT_MANIFEST_FILE
     if manifest.exists():
       size = manifest.stat().st_size
       manifest.write_bytes((_GARBAGE * (size // len(_GARBAGE) + 1))[:size])

@@ -31,7 +31,6 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import pathlib
 import queue
@@ -42,11 +41,8 @@ import threading
 import time
 import warnings
 
-import numpy as np
-
 from ckpt_widgets.lab.failures import crash_child
-
-logging.getLogger('absl').setLevel(logging.ERROR)
+from ckpt_widgets.pytrees import trees_equal
 
 TMP_SUFFIX = crash_child.TMP_SUFFIX
 # Big enough that the background commit of one step outlasts the few
@@ -198,22 +194,6 @@ def unfinished_step_dirs(directory: str | os.PathLike) -> tuple[str, ...]:
   ))
 
 
-def _trees_equal_bitwise(restored, expected) -> bool:
-  import jax  # pylint: disable=g-import-not-at-top
-
-  got, got_def = jax.tree.flatten(restored)
-  want, want_def = jax.tree.flatten(expected)
-  if got_def != want_def:
-    return False
-  for g, w in zip(got, want, strict=False):
-    g = np.asarray(g)
-    if g.dtype != w.dtype or g.shape != w.shape:
-      return False
-    if g.tobytes() != w.tobytes():
-      return False
-  return True
-
-
 def verify_steps(
     directory: str | os.PathLike, size: int
 ) -> tuple[tuple[int, ...], tuple[int, ...], dict[int, str]]:
@@ -244,7 +224,7 @@ def verify_steps(
       except Exception as e:  # pylint: disable=broad-except
         corrupted[step] = f'{type(e).__name__}: {str(e)[:200]}'
         continue
-      if _trees_equal_bitwise(restored, crash_child.expected_tree(step, size)):
+      if trees_equal(restored, crash_child.expected_tree(step, size), bitwise=True):
         verified.append(step)
       else:
         corrupted[step] = 'restored values differ from what was saved'
