@@ -112,7 +112,7 @@ def folders(tmp_path_factory):
             preservation_policy=ocp.checkpoint_managers.LatestN(2))) as mngr:
         for step in range(3):
             mngr.save(step, args=ocp.args.PyTreeSave(tree))
-    from ckpt_widgets.migrate.code.proof import flax_msgpack_writer
+    from ckpt_widgets.runtime import flax_msgpack_writer
     with flax_msgpack_writer():
         checkpoints.save_checkpoint(root / 'msgpack', {'w': np.ones(4)}, 7)
     return root

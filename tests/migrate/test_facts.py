@@ -10,8 +10,8 @@ import orbax.checkpoint as ocp
 import pytest
 from flax.training import checkpoints
 
-from ckpt_widgets.migrate.code.proof import flax_msgpack_writer
 from ckpt_widgets.migrate.retention import FlaxRetention
+from ckpt_widgets.runtime import flax_msgpack_writer
 
 TREE = {'a': np.arange(3), 'b': np.float32(2.0)}
 

@@ -22,6 +22,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ckpt_widgets.runtime import flax_msgpack_writer
+
 _STEP_NAME = re.compile(r'\d+$')
 
 
@@ -54,31 +56,6 @@ def _steps(root: Path, listing: dict[str, tuple[str, ...]]) -> dict[str, tuple[i
     return result
 
 
-@contextlib.contextmanager
-def flax_msgpack_writer(enabled: bool = True):
-    """Flax's legacy calls write msgpack files inside (`flax_use_orbax_checkpointing=False`)."""
-    try:
-        from ckpt_widgets.runtime import (
-            flax_msgpack_writer as writer,  # after the re-layout
-        )
-    except ImportError:
-        writer = None
-    if not enabled:
-        yield
-        return
-    if writer is not None:
-        with writer():
-            yield
-        return
-    import flax
-    before = flax.config.flax_use_orbax_checkpointing
-    flax.config.update('flax_use_orbax_checkpointing', False)
-    try:
-        yield
-    finally:
-        flax.config.update('flax_use_orbax_checkpointing', before)
-
-
 def run_source(source: str, workdir: str | os.PathLike, entry: str = 'main',
                filename: str = '<migrated>', msgpack: bool = False) -> Run:
     """Executes `source` as a module and calls its `entry(workdir)`; returns the `Run`.
@@ -89,7 +66,8 @@ def run_source(source: str, workdir: str | os.PathLike, entry: str = 'main',
     root = Path(workdir).absolute()
     root.mkdir(parents=True, exist_ok=True)
     namespace: dict[str, Any] = {'__name__': f'ckpt_lab_proof_{abs(hash(filename))}'}
-    with warnings.catch_warnings(), flax_msgpack_writer(msgpack):
+    writer = flax_msgpack_writer() if msgpack else contextlib.nullcontext()
+    with warnings.catch_warnings(), writer:
         warnings.simplefilter('ignore', DeprecationWarning)
         # A restore without shardings reads them from the checkpoint, as both sides do here.
         warnings.filterwarnings('ignore', message='Sharding info not provided')
