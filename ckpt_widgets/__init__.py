@@ -37,6 +37,7 @@ _NAMES = {
     'pinned_versions': 'runtime',
     'quiet_logs': 'runtime',
     'setup': 'runtime',
+    'Shown': 'shown',
     'show_logs': 'runtime',
     'use_host_devices': 'runtime',
     'version_table': 'runtime',

@@ -19,23 +19,8 @@ from . import failure_noise, pytrees, render, scan
 from .errors import error_headline
 from .model import Comparison
 from .read_step import restore_path
+from .shown import Shown
 from .steps import StepTracker
-
-
-class Shown:
-    """Displays as its live widget (when it has one), its HTML snapshot and its text."""
-
-    widget: widgets.Widget | None = None
-    text = html = ''
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = self.widget._repr_mimebundle_() if self.widget is not None else {}
-        bundle['text/plain'] = self.text
-        bundle['text/html'] = self.html
-        return bundle
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 class View(Shown):

@@ -53,6 +53,7 @@ from ckpt_widgets.migrate.legacy import (
 from ckpt_widgets.names import ORBAX_MANAGER, ORBAX_V1, detect_format
 from ckpt_widgets.pytrees import leaves_equal
 from ckpt_widgets.render import human_size
+from ckpt_widgets.shown import Shown
 
 __all__ = [
     'ConversionReport',
@@ -85,9 +86,9 @@ class StepOutcome:
   detail: str = ''
 
 
-@dataclasses.dataclass
-class ConversionReport:
-  """Per-step outcomes of `convert_legacy`; `str(report)` is the printed table.
+@dataclasses.dataclass(repr=False)
+class ConversionReport(Shown):
+  """Per-step outcomes of `convert_legacy`; `text` (and `print(report)`) is the table.
 
   >>> ConversionReport('/a', '/b', 'empty').exit_code  # nothing converted
   1
@@ -117,7 +118,8 @@ class ConversionReport:
   def exit_code(self) -> int:
     return 0 if self.ok else 1
 
-  def __str__(self) -> str:
+  @property
+  def text(self) -> str:
     lines = [f'{self.source} ({self.source_format}) -> {self.destination}']
     rows = [('step', 'source', 'format', 'size', 'result')]
     for s in self.steps:

@@ -38,6 +38,7 @@ import warnings
 from typing import Any, Callable
 
 from ckpt_widgets import failure_noise, names
+from ckpt_widgets.shown import Shown
 
 TMP_SUFFIX = names.TMP_SUFFIX
 _GARBAGE = b'not an ocdbt manifest, just garbage '
@@ -141,14 +142,14 @@ def truncate_msgpack(path: str | os.PathLike) -> pathlib.Path:
   return path
 
 
-@dataclasses.dataclass(frozen=True)
-class RestoreOutcome:
+@dataclasses.dataclass(frozen=True, repr=False)
+class RestoreOutcome(Shown):
   """What one restore API did with a checkpoint: ``ok`` or the error it raised.
 
   Example::
 
       >>> RestoreOutcome('v1 load', ok=False, error_type='ValueError',
-      ...                message='DATA_LOSS: ...').line()
+      ...                message='DATA_LOSS: ...').text
       'v1 load: ValueError: DATA_LOSS: ...'
   """
 
@@ -158,10 +159,12 @@ class RestoreOutcome:
   message: str | None = None
   value: Any = None
 
-  def line(self, width: int = 160) -> str:
+  @property
+  def text(self) -> str:
+    """One line: the API and `restored`, or the error (its first 160 characters)."""
     if self.ok:
       return f'{self.api}: restored'
-    return f'{self.api}: {self.error_type}: {self.message[:width]}'
+    return f'{self.api}: {self.error_type}: {self.message[:160]}'
 
 
 def _attempt(api: str, fn: Callable[[], Any]) -> RestoreOutcome:
@@ -187,7 +190,7 @@ def restore_outcomes(
 
   Example::
 
-      >>> [o.line() for o in restore_outcomes('/tmp/ckpt', 1)][0]
+      >>> [o.text for o in restore_outcomes('/tmp/ckpt', 1)][0]
       'CheckpointManager.restore(StandardRestore()): restored'
   """
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top

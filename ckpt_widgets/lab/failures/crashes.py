@@ -24,7 +24,7 @@ on orbax-checkpoint 0.12.8 (see ``tests/lab/test_crashes.py``):
 Example::
 
     >>> report = crash_during_save('/tmp/crash_demo', kill_step=2)
-    >>> report.summary()
+    >>> report
     'killed after save(2) returned: 2 finished steps verified, 0 lost, 0 corrupted; unfinished: 2.orbax-checkpoint-tmp'
 """
 
@@ -43,6 +43,7 @@ import warnings
 
 from ckpt_widgets.lab.failures import crash_child
 from ckpt_widgets.pytrees import trees_equal
+from ckpt_widgets.shown import Shown
 
 TMP_SUFFIX = crash_child.TMP_SUFFIX
 # Big enough that the background commit of one step outlasts the few
@@ -50,8 +51,8 @@ TMP_SUFFIX = crash_child.TMP_SUFFIX
 DEFAULT_SIZE = 1 << 20
 
 
-@dataclasses.dataclass(frozen=True)
-class CrashReport:
+@dataclasses.dataclass(frozen=True, repr=False)
+class CrashReport(Shown):
   """What a SIGKILL during training left behind, as plain data.
 
   Example::
@@ -81,7 +82,8 @@ class CrashReport:
     """True when every committed step is on disk and restores bit-exact."""
     return not self.lost_steps and not self.corrupted_steps
 
-  def summary(self) -> str:
+  @property
+  def text(self) -> str:
     """One line for a notebook or a test log."""
     unfinished = ', '.join(self.tmp_dirs_after_kill) or 'none'
     return (
