@@ -18,6 +18,8 @@ from pathlib import Path
 
 import libcst as cst
 
+from ckpt_widgets.shown import Shown
+
 from . import notebook
 from .report import FileResult, Report
 from .rewrite import migrate_source
@@ -131,7 +133,7 @@ def migrate_paths(paths: list[str], write: bool = False, jobs: int | None = None
     return Report(tuple(results))
 
 
-class SideBySide:
+class SideBySide(Shown):
     """A file's change as a side-by-side table: HTML in a notebook, the unified diff as text.
 
     >>> r = FileResult('a.py', before='x = 1\\n', after='x = 2\\n')
@@ -144,7 +146,8 @@ class SideBySide:
         self.context = context
         self.text = diff(result)
 
-    def _repr_html_(self) -> str:
+    @property
+    def html(self) -> str:
         before, after = self.result.before, self.result.after
         if self.result.path.endswith('.ipynb'):
             before = notebook.join_cells(notebook.read_code_cells(before)[2])
@@ -157,6 +160,3 @@ class SideBySide:
                  '.diff_sub{background:#ffebe9}.diff_header{color:#777}'
                  'td.diff_next{display:none}</style>')
         return style + table
-
-    def __repr__(self) -> str:
-        return self.text
