@@ -308,15 +308,11 @@ def restore_step(step_dir: Path) -> Any:
     """
     import orbax.checkpoint as ocp
 
-    if (step_dir / names.PYTREE_METADATA_FILE).exists():
-        item = step_dir
-    else:
-        items = sorted(p for p in step_dir.iterdir()
-                       if p.is_dir() and (p / names.PYTREE_METADATA_FILE).exists())
-        if len(items) != 1:
-            raise ValueError(f'expected one saved item in step folder {step_dir.name}, '
-                             f'found {[p.name for p in items]}')
-        item = items[0]
+    items = [p for p in names.pytree_item_dirs(step_dir) if (p / names.PYTREE_METADATA_FILE).exists()]
+    if len(items) != 1:
+        raise ValueError(f'expected one saved item in step folder {step_dir.name}, '
+                         f'found {[p.name for p in items]}')
+    item = items[0]
     with ocp.PyTreeCheckpointer() as ckptr:
         return quietly(ckptr.restore, item, args=ocp.args.PyTreeRestore())
 
