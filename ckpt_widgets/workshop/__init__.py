@@ -20,6 +20,7 @@ level never imports this room.
 Verdicts are deterministic text (no times, no absolute paths), so a notebook of checks runs
 under strict nbval.
 
+>>> from ckpt_widgets.workshop import check_exercise, check_single_array
 >>> def orbax_single_array(ckpt_dir, arr):
 ...     ...  # the shipped stub
 >>> check_single_array(orbax_single_array).status

@@ -59,8 +59,10 @@ def test_unfinished_step_is_a_tmp_dir_without_commit_marker(crashed_dir):
   directory, r = crashed_dir
   assert _names(directory) == ['0', '1', '2.orbax-checkpoint-tmp']
   assert r.tmp_dirs_after_kill == ('2.orbax-checkpoint-tmp',)
-  # The step dir exists when save() returns: made before the commit starts.
-  assert r.tmp_present_when_save_returned == {0: True, 1: True, 2: True}
+  # A background thread makes the step dir; on a quiet machine it is there by the time save()
+  # returns, on a loaded one it can come a moment later (seen on 2 busy cores). Either way it
+  # is there before the commit, which the frozen photograph below shows.
+  assert set(r.tmp_present_when_save_returned) == {0, 1, 2}
   frozen = r.entries_at_kill
   assert frozen['0'] == ('_CHECKPOINT_METADATA', 'commit_success.txt', 'default')
   assert '_CHECKPOINT_METADATA' in frozen['2.orbax-checkpoint-tmp']

@@ -12,8 +12,8 @@ on orbax-checkpoint 0.12.8 (see ``tests/lab/test_crashes.py``):
 
 * the unfinished step is ``<step>.orbax-checkpoint-tmp`` (no timestamp) with a
   ``_CHECKPOINT_METADATA`` and a ``default.orbax-checkpoint-tmp`` inside and no
-  ``commit_success.txt``; it is created by a background thread that, in every
-  run measured, had created it before ``save()`` returned;
+  ``commit_success.txt``; it is created by a background thread, usually before
+  ``save()`` returns (on a loaded machine sometimes a moment after, never after the commit);
 * ``latest_step()`` / ``all_steps()`` ignore it; earlier steps restore bit-exact;
 * a default ``CheckpointManager`` never removes it (not at construction, not
   when saving other steps, not at ``close()``); saving the *same* step again
