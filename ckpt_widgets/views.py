@@ -73,10 +73,15 @@ class View(Shown):
     def _render(self, model: Any) -> tuple[str, str]:
         raise NotImplementedError
 
-    def refresh(self) -> View:
-        """Rescan and redraw; returns the view so a cell can end with `view.refresh()`."""
+    def refresh(self, *, if_changed: bool = False) -> View:
+        """Rescan and redraw; returns the view so a cell can end with `view.refresh()`.
+
+        `if_changed`: skip rendering when the scan equals the last one (what `follow` polls with).
+        """
         with self._drawing:
             model = self._build()
+            if if_changed and model == self.model:
+                return self
             text, html = self._render(model)
             self.model, self.text, self.html = model, text, html
             self._publish(html)
@@ -123,7 +128,7 @@ class View(Shown):
         def poll() -> None:
             while not stop.wait(every):
                 try:
-                    self.refresh()
+                    self.refresh(if_changed=True)
                 except Exception as e:  # noqa: BLE001 - shown by the final refresh, never printed
                     self.error = e
 
@@ -327,6 +332,11 @@ class Dashboard(View):
 
     def _publish(self, html: str) -> None:
         pass  # the parts update their own widgets
+
+    def refresh(self, *, if_changed: bool = False) -> Dashboard:
+        # Always re-render: the text joins the parts', and the tree can change while the steps
+        # (this view's model) do not.
+        return super().refresh()
 
     def _on_select(self, change) -> None:
         if change['new'] is not None and change['new'] != self.selected:

@@ -10,6 +10,23 @@ from lab_support import RECORDER, errors_in_outputs, open_notebook, run_all_cell
 VIEW = '.jp-OutputArea .ckpt-widgets'
 
 
+# True when every displayed view of `folder` shows the same steps: the directory trees list
+# exactly the step folders that the step views (rows "<step> kept") keep, and there are both.
+LIVE_VIEWS_AGREE = """
+(folder) => {
+  const texts = (kind) => [...document.querySelectorAll(`.jp-OutputArea .ckpt-widgets.${kind}`)]
+      .map(el => el.innerText);
+  const trees = texts('directory-tree').filter(t => t.startsWith(folder + '/'));
+  const steps = texts('retained-steps').filter(t => t.startsWith(folder + ':'));
+  const list = (t, re) => [...t.matchAll(re)].map(m => m[1]).sort().join(',');
+  const onDisk = trees.map(t => list(t, /^[├└]── (\\d+)\\//gm));
+  const kept = steps.map(t => list(t, /^[ \\t]*(\\d+)\\s+kept\\b/gm));
+  const all = [...onDisk, ...kept];
+  return trees.length > 0 && steps.length > 0 && all.every(s => s === all[0]) && all[0] === '2,3';
+}
+"""
+
+
 def run_notebook(page, lab, name: str) -> None:
     open_notebook(page, lab, name)
     page.evaluate(RECORDER)
@@ -50,6 +67,9 @@ def test_async_save_is_seen_unfinished_then_finished_live(lab, page):
     assert any('├── 1/' in s and '2/' in s and 'orbax-checkpoint-tmp' not in s for s in tree_states)
     # PytreeView and comparisons rendered from the live kernel
     assert page.locator(f'{VIEW}.comparison').count() >= 1
+    # After the last cell, with nothing re-run and no follow() block, both views of 04_live
+    # redraw by themselves (the kernel's folder watcher) and agree with the disk: steps 2, 3.
+    page.wait_for_function(f"({LIVE_VIEWS_AGREE})('04_live')", timeout=30_000)
     page.locator(f'{VIEW}.retained-steps').first.scroll_into_view_if_needed()
     screenshot(page, 'lab-04_async_checkpointing')
 
