@@ -10,7 +10,7 @@ LAB_PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup lab test test-unit test-notebooks test-browser chromium sync refresh lock html colab-links bench bench-quick clean
+.PHONY: setup lab lint test test-unit test-notebooks test-browser chromium sync refresh lock html colab-links bench bench-quick clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,11 @@ lab: $(STAMP)
 	@echo "Opening JupyterLab on http://127.0.0.1:$(LAB_PORT) (the URL with its token follows)."
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=notebooks $(AS_ROOT)
 
-test: test-unit test-notebooks test-browser
+test: lint test-unit test-notebooks test-browser
+
+# pyflakes, import order, pycodestyle errors and bugbear (configured in pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/browser

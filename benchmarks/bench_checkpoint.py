@@ -3,7 +3,7 @@
     python benchmarks/bench_checkpoint.py            # 10 MB, 100 MB, 1 GB on 1 and 8 devices
     python benchmarks/bench_checkpoint.py --quick    # 10 MB only, 3 repeats (CI-sized)
 
-Methods (see ckpt_widgets/save_costs.py): Flax's legacy msgpack path, Orbax sync and async
+Methods (see ckpt_widgets/lab/costs.py): Flax's legacy msgpack path, Orbax sync and async
 checkpointers, a default (async) CheckpointManager, the v1 API sync and async, and Orbax sync
 without OCDBT / without zstd. Pytrees of float32 arrays in 4 leaves; on 8 host devices every leaf
 is sharded over Mesh(8, 'x'). Each device count runs in its own subprocess (JAX fixes the count
@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from ckpt_widgets import save_costs  # noqa: E402
+from ckpt_widgets.lab import costs  # noqa: E402
 
 RESULTS = HERE / 'results' / 'checkpoint.json'
 SIZES_MB = (10, 100, 1000)
@@ -49,16 +49,16 @@ def repeats_for(megabytes: float, quick: bool) -> int:
 
 
 def _mb_s(nbytes: int, seconds: list[float]) -> dict[str, float]:
-    rates = [nbytes / save_costs.MB / s for s in seconds]
-    return {k: round(v, 1) for k, v in save_costs.median_min_max(rates).items()}
+    rates = [nbytes / costs.MB / s for s in seconds]
+    return {k: round(v, 1) for k, v in costs.median_min_max(rates).items()}
 
 
 def _ms(seconds: list[float]) -> dict[str, float]:
-    return {k: round(v * 1000, 2) for k, v in save_costs.median_min_max(seconds).items()}
+    return {k: round(v * 1000, 2) for k, v in costs.median_min_max(seconds).items()}
 
 
 def measure_size(megabytes: float, repeats: int, directory: Path,
-                 methods: tuple[str, ...] = tuple(save_costs.METHODS)) -> dict:
+                 methods: tuple[str, ...] = tuple(costs.METHODS)) -> dict:
     """All methods and the disk's limit for one pytree size on this process's devices."""
     import jax
     import numpy as np
@@ -67,13 +67,13 @@ def measure_size(megabytes: float, repeats: int, directory: Path,
     devices = jax.devices()
     sharding = (NamedSharding(Mesh(np.array(devices), ('x',)), PartitionSpec('x'))
                 if len(devices) > 1 else None)
-    tree = save_costs.float32_tree(megabytes, sharding=sharding)
-    nbytes = save_costs.tree_bytes(tree)
+    tree = costs.float32_tree(megabytes, sharding=sharding)
+    nbytes = costs.tree_bytes(tree)
     disk_runs: dict[str, list[float]] = {'write_fsync_s': [], 'write_s': [], 'read_s': []}
 
     def disk(n: int) -> None:
         for _ in range(n):
-            for key, value in save_costs.disk_limit(directory / 'disk', tree).items():
+            for key, value in costs.disk_limit(directory / 'disk', tree).items():
                 disk_runs[key].append(value)
 
     # Half of the disk runs before the methods and half after, so a change in machine load
@@ -81,7 +81,7 @@ def measure_size(megabytes: float, repeats: int, directory: Path,
     disk(math.ceil(repeats / 2))
     results = {}
     for method in methods:
-        runs = save_costs.measure(method, tree, directory, repeats=repeats)
+        runs = costs.measure(method, tree, directory, repeats=repeats)
         results[method] = {
             'save_mb_s': _mb_s(nbytes, runs['save_s']),
             'restore_mb_s': _mb_s(nbytes, runs['restore_s']),
@@ -101,7 +101,7 @@ def measure_size(megabytes: float, repeats: int, directory: Path,
 
 
 def run_in_process(sizes_mb: tuple[float, ...], quick: bool, directory: Path,
-                   methods: tuple[str, ...] = tuple(save_costs.METHODS),
+                   methods: tuple[str, ...] = tuple(costs.METHODS),
                    repeats: int | None = None) -> list[dict]:
     """`measure_size` for each size, on the devices this process already has."""
     return [measure_size(mb, repeats or repeats_for(mb, quick), directory, methods)

@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from ckpt_widgets.convert import convert_legacy  # pylint: disable=g-import-not-at-top
+from ckpt_widgets.migrate.convert import convert_legacy  # pylint: disable=g-import-not-at-top
 
 logging.getLogger('absl').setLevel(logging.ERROR)
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results', 'convert.json')

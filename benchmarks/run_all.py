@@ -44,7 +44,8 @@ def report(out: Path, quick: bool, seconds: float) -> str:
         f'# Benchmark results ({kind} run)',
         '',
         f'Produced by `python benchmarks/run_all.py{" --quick" if quick else ""}` on '
-        f"{machine['date']} (checkpoint runs ended), {seconds / 60:.1f} min in all. Numbers from a shared or busy machine are "
+        f"{machine['date']} (checkpoint runs ended), {seconds / 60:.1f} min in all. "
+        "Numbers from a shared or busy machine are "
         'noisy: compare medians, and look at the spread (min-max).',
         '',
         '| machine | |',

@@ -48,7 +48,6 @@ import time
 import warnings
 from typing import Any, Iterator
 
-
 # Where a leftover coroutine's code lives.
 _LIBRARY_PATH = re.compile(r'[/\\](orbax|tensorstore)[/\\]')
 # A tensorstore error names its absl status code first: "DATA_LOSS: Error reading ...".
@@ -150,7 +149,7 @@ def swallowed() -> Iterator[None]:
 
     Silences ``sys.stderr``, fd 2, warnings and the ``asyncio`` logger inside the block, then
     waits about 0.2 s and garbage-collects so that late prints from tensorstore threads land
-    here too (the same as :func:`ckpt_widgets.corruption.restore_outcomes` does).
+    here too (the same as :func:`ckpt_widgets.lab.failures.corruption.restore_outcomes` does).
     Exceptions raised in the block propagate unchanged.
 
     Example::

@@ -220,7 +220,7 @@ def pytree_text(summary: PytreeSummary) -> str:
     rows = [_leaf_cells(leaf) for leaf in summary.leaves]
     table = _table_text(_LEAF_COLUMNS, rows)
     out.append(table[0])
-    for leaf, line in zip(summary.leaves, table[1:]):
+    for leaf, line in zip(summary.leaves, table[1:], strict=False):
         out.append(line)
         grid = device_grid_text(leaf)
         if grid:
@@ -327,7 +327,7 @@ def columns_text(texts: list[str], gap: str = '  |  ') -> str:
     rows = []
     for i in range(max(len(block) for block in blocks)):
         cells = [(block[i] if i < len(block) else '').ljust(width)
-                 for block, width in zip(blocks, widths)]
+                 for block, width in zip(blocks, widths, strict=False)]
         rows.append(gap.join(cells).rstrip())
     return '\n'.join(rows)
 

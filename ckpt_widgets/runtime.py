@@ -68,6 +68,17 @@ def quiet_logs() -> None:
         pass
 
 
+def setup(devices: int = 8) -> None:
+    """The first cell of every notebook: `devices` host CPU devices for JAX, and quiet logs.
+
+    Must run before any JAX operation (see `use_host_devices`).
+
+    >>> # import ckpt_widgets as cw; cw.setup(devices=8)
+    """
+    use_host_devices(devices)
+    quiet_logs()
+
+
 _THREAD_TAG = re.compile(r'\[thread=[^\]]*\]')
 
 
@@ -175,7 +186,7 @@ def version_table(packages: tuple[str, ...] = PACKAGES) -> str:
         pinned = pins.get(name, '')
         rows.append((name, pinned, installed, 'yes' if installed == pinned else 'NO'))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ['  '.join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ['  '.join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     lines.append(f'python  {sys.version_info.major}.{sys.version_info.minor}')
     return '\n'.join(lines)
 

@@ -1,6 +1,6 @@
 """Read a checkpoint directory from disk into the plain data of `model.py`.
 
-Reads only: nothing here writes, renames or deletes (tests/test_scan.py checks that a scan
+Reads only: nothing here writes, renames or deletes (tests/views/test_scan.py checks that a scan
 leaves every byte and timestamp alone). Symlinks are reported, never followed, so a link
 loop cannot hang a view; unreadable folders become an entry that says why.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import layout
+from . import names
 from .model import DirectorySnapshot, Entry, StepState
 
 DEFAULT_LIMIT = 40  # entries listed per folder before "... N more"
@@ -69,7 +69,7 @@ def list_steps(path: str | os.PathLike, prefix: str | None = None) -> tuple[str,
         if step is None:
             continue
         kinds.add(kind)
-        status = layout.step_status(name)
+        status = names.step_status(name)
         steps.append(StepState(step=step, status=status, name=name))
     steps.sort(key=lambda s: (s.step, s.status != 'kept', s.name))
     return _layout_name(path, steps, kinds), steps
@@ -77,18 +77,18 @@ def list_steps(path: str | os.PathLike, prefix: str | None = None) -> tuple[str,
 
 def _step_kind(entry: os.DirEntry) -> tuple[int | None, str]:
     name = entry.name
-    if layout.process_of(name) is not None:
+    if names.process_of(name) is not None:
         return None, ''
     try:
         is_dir = entry.is_dir(follow_symlinks=False)
     except OSError:
         return None, ''
-    step = layout.step_of(name)
+    step = names.step_of(name)
     if step is None:
         return None, ''
     if is_dir:
         return step, 'dir'
-    return (step, 'file') if entry.is_file(follow_symlinks=False) and not layout.is_tmp_name(name) else (None, '')
+    return (step, 'file') if entry.is_file(follow_symlinks=False) and not names.is_tmp_name(name) else (None, '')
 
 
 def _layout_name(path: Path, steps: list[StepState], kinds: set[str]) -> str:
@@ -100,7 +100,7 @@ def _layout_name(path: Path, steps: list[StepState], kinds: set[str]) -> str:
     sample = (finished or steps)[-1].name
     # A pytree written straight into a step folder (no item folders) under a prefixed name
     # is Flax's save_checkpoint on the Orbax backend; numbered ones come from a Checkpointer.
-    if (path / sample / layout.PYTREE_METADATA_FILE).exists() and not sample.isdigit():
+    if (path / sample / names.PYTREE_METADATA_FILE).exists() and not sample.isdigit():
         return 'flax-orbax'
     return 'orbax'
 
@@ -141,9 +141,9 @@ def _scan_folder(path: Path, name: str, context: str, limit: int, expand: str, r
 
 
 def _sort_key(entry: os.DirEntry):
-    step = layout.step_of(entry.name)
+    step = names.step_of(entry.name)
     # Steps first in step order (so 10 follows 9), then everything else by name.
-    return (0, step, entry.name) if step is not None and layout.process_of(entry.name) is None else (
+    return (0, step, entry.name) if step is not None and names.process_of(entry.name) is None else (
         1, 0, entry.name)
 
 
@@ -155,9 +155,9 @@ def _cap(items: list, limit: int) -> tuple[list, int]:
 
 
 def _latest_finished_step(items: list[os.DirEntry]) -> str | None:
-    names = [e.name for e in items if layout.step_of(e.name) is not None
-             and layout.process_of(e.name) is None and not layout.is_tmp_name(e.name)]
-    return names[-1] if names else None  # items are in step order
+    finished = [e.name for e in items if names.step_of(e.name) is not None
+                and names.process_of(e.name) is None and not names.is_tmp_name(e.name)]
+    return finished[-1] if finished else None  # items are in step order
 
 
 def _entry_for(entry: os.DirEntry, context: str, limit: int, expand: str) -> Entry:
@@ -175,19 +175,19 @@ def _entry_for(entry: os.DirEntry, context: str, limit: int, expand: str) -> Ent
 
 def _folder_entry(entry: os.DirEntry, context: str, limit: int, expand: str) -> Entry:
     name, path = entry.name, Path(entry.path)
-    process = layout.process_of(name)
-    if name in layout.COLLAPSED_DIRS:
-        return Entry(name=name, kind='dir', role=layout.DIR_ROLES[name],
+    process = names.process_of(name)
+    if name in names.COLLAPSED_DIRS:
+        return Entry(name=name, kind='dir', role=names.DIR_ROLES[name],
                      note='random file names, not listed')
     if process is not None:
         return _scan_folder(path, name, 'data', limit, expand, role=f'process {process} data')
-    if name in layout.DIR_ROLES:
-        return _scan_folder(path, name, 'data', limit, expand, role=layout.DIR_ROLES[name])
+    if name in names.DIR_ROLES:
+        return _scan_folder(path, name, 'data', limit, expand, role=names.DIR_ROLES[name])
     if (path / '.zarray').exists():  # a single array in zarr form: chunk files named 0, 0.1, ...
         return _scan_folder(path, name, 'data', limit, expand, role='zarr array')
-    step = layout.step_of(name)
+    step = names.step_of(name)
     if context == 'container' and step is not None:
-        if layout.is_tmp_name(name):
+        if names.is_tmp_name(name):
             if expand == 'none':
                 return Entry(name=name, kind='dir', role='unfinished step', step=step,
                              note='save not committed')
@@ -196,7 +196,7 @@ def _folder_entry(entry: os.DirEntry, context: str, limit: int, expand: str) -> 
         if expand != 'all':
             return _collapsed_step(path, name, step)
         return _scan_folder(path, name, 'step', limit, expand, role='step', step=step)
-    if layout.is_tmp_name(name):
+    if names.is_tmp_name(name):
         return _scan_folder(path, name, 'data', limit, expand, role='unfinished',
                             note='save not committed')
     if context == 'step':
@@ -208,13 +208,13 @@ def _collapsed_step(path: Path, name: str, step: int) -> Entry:
     """A finished step as one line: its items, or 'pytree' for a Flax/Orbax pytree folder."""
     try:
         with os.scandir(path) as it:
-            names = sorted(e.name for e in it if e.is_dir(follow_symlinks=False)
-                           and e.name not in layout.DIR_ROLES and layout.process_of(e.name) is None)
-            has_tree = (path / layout.PYTREE_METADATA_FILE).exists()
+            items = sorted(e.name for e in it if e.is_dir(follow_symlinks=False)
+                           and e.name not in names.DIR_ROLES and names.process_of(e.name) is None)
+            has_tree = (path / names.PYTREE_METADATA_FILE).exists()
     except OSError as e:
         return Entry(name=name, kind='unreadable', role='step', step=step,
                      note=f'cannot be read: {e.strerror or e}')
-    what = 'pytree' if has_tree else ('items: ' + ', '.join(names) if names else 'no items')
+    what = 'pytree' if has_tree else ('items: ' + ', '.join(items) if items else 'no items')
     return Entry(name=name, kind='dir', role='step', step=step, note=what)
 
 
@@ -224,12 +224,12 @@ def _file_entry(entry: os.DirEntry, context: str) -> Entry:
         size = entry.stat(follow_symlinks=False).st_size
     except OSError as e:
         return Entry(name=name, kind='unreadable', note=f'cannot be read: {e.strerror or e}')
-    if name in layout.VOLATILE_FILES:
+    if name in names.VOLATILE_FILES:
         size = None
-    role = layout.FILE_ROLES.get(name, '')
+    role = names.FILE_ROLES.get(name, '')
     step = None
     if context == 'container':
-        step = layout.step_of(name)
+        step = names.step_of(name)
         if step is not None:
             role = 'flax msgpack step'
         elif name.endswith('tmp'):

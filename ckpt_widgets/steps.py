@@ -93,7 +93,7 @@ def explain_steps(policy: Any, steps: list[int]) -> dict[int, str]:
             keep = part.should_preserve(infos, context=_policies.PreservationContext())
         except Exception:  # noqa: BLE001 - e.g. BestN needs metrics we do not have
             continue
-        for s, kept in zip(steps, keep):
+        for s, kept in zip(steps, keep, strict=False):
             if kept:
                 reasons[s].append(describe_policy(part))
     return {s: '; '.join(sorted(r)) for s, r in reasons.items() if r}

@@ -23,7 +23,7 @@ import ipywidgets as widgets
 from . import failure_noise, pytrees, render, scan, watch
 from .errors import error_headline
 from .model import Comparison
-from .restore import restore_path
+from .read_step import restore_path
 from .steps import StepTracker
 
 

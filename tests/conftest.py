@@ -1,24 +1,23 @@
-"""Shared fixtures: real checkpoint directories written by Orbax and Flax in the test."""
+"""Shared fixtures: real checkpoint directories written by Orbax and Flax in the test.
 
-import contextlib
+Helpers that tests import by name live in `tests/helpers.py` (never `from conftest import`).
+"""
+
 import os
-import warnings
 
 # Tests run with 8 host devices, like the notebooks; this must happen before JAX starts.
 os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=8')
 
 import ckpt_widgets as cw  # noqa: E402
 
-cw.use_host_devices(8)
-cw.quiet_logs()
+cw.setup(devices=8)
 
-import flax  # noqa: E402
 import numpy as np  # noqa: E402
 import orbax.checkpoint as ocp  # noqa: E402
 import pytest  # noqa: E402
 from flax.training import checkpoints  # noqa: E402
 
-TOY = [12, {'foo': 'str', 'bar': np.array((2, 3))}, [1, 4, 10]]
+from tests.helpers import TOY, flax_backend  # noqa: E402
 
 
 @pytest.fixture(scope='session')
@@ -41,28 +40,3 @@ def written(tmp_path_factory):
         for step in (0, 100, 200):
             checkpoints.save_checkpoint(root / 'flax_msgpack', TOY, step=step, keep=5)
     return root
-
-
-@contextlib.contextmanager
-def flax_backend(msgpack: bool = True):
-    """Flax's legacy msgpack writer (msgpack=True) or its Orbax default, restored afterwards."""
-    previous = flax.config.flax_use_orbax_checkpointing
-    flax.config.update('flax_use_orbax_checkpointing', not msgpack)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', DeprecationWarning)
-            yield
-    finally:
-        flax.config.update('flax_use_orbax_checkpointing', previous)
-
-
-def tree_state(root) -> dict:
-    """Every path below root with its bytes and mtime: proof that nothing was changed."""
-    state = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            st = os.lstat(p)
-            content = open(p, 'rb').read() if os.path.isfile(p) and not os.path.islink(p) else b''
-            state[p] = (st.st_mtime_ns, st.st_size, content)
-    return state

@@ -1,17 +1,25 @@
-"""The examples in the docstrings of the core modules run and print what they say."""
+"""The examples in the docstrings of the modules run and print what they say."""
 
 import doctest
 import importlib
 
 import pytest
 
-MODULES = ['layout', 'scan', 'steps', 'pytrees', 'render', 'views', 'runtime', 'model',
-           'examples', 'compat', 'errors', 'async_watch', 'deprecation_events', 'failure_noise']
+MODULES = [
+    'ckpt_widgets', 'ckpt_widgets.names', 'ckpt_widgets.scan', 'ckpt_widgets.steps',
+    'ckpt_widgets.pytrees', 'ckpt_widgets.render', 'ckpt_widgets.views', 'ckpt_widgets.runtime',
+    'ckpt_widgets.model', 'ckpt_widgets.errors', 'ckpt_widgets.deprecation_events',
+    'ckpt_widgets.failure_noise', 'ckpt_widgets.health',
+    'ckpt_widgets.migrate.retention',
+    'ckpt_widgets.lab.examples', 'ckpt_widgets.lab.async_watch',
+    'ckpt_widgets.workshop', 'ckpt_widgets.workshop.verdict', 'ckpt_widgets.workshop.harness',
+    'ckpt_widgets.workshop.legacy_code',
+]
 
 
 @pytest.mark.parametrize('name', MODULES)
 def test_docstring_examples(name):
-    module = importlib.import_module(f'ckpt_widgets.{name}')
+    module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0, f'ckpt_widgets.{name} has no docstring example'
-    assert result.failed == 0, f'{result.failed} docstring example(s) of ckpt_widgets.{name} failed'
+    assert result.attempted > 0, f'{name} has no docstring example'
+    assert result.failed == 0, f'{result.failed} docstring example(s) of {name} failed'

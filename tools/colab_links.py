@@ -4,7 +4,7 @@
     python tools/colab_links.py --check  # exit 1, naming the files, when anything is out of date
 
 The repository URL and branch live in pyproject.toml, [tool.orbax-migration-lab]; change them
-there (a fork, a move) and run `make colab-links`. tests/test_colab_links.py runs --check.
+there (a fork, a move) and run `make colab-links`. tests/notebooks/test_colab_links.py runs --check.
 """
 
 from __future__ import annotations

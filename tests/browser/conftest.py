@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from lab_support import ROOT, free_port
+from tests.browser.lab_support import ROOT, free_port
 
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 # Flags that keep Chromium off the network it cannot reach here (see README, browser tests).
@@ -80,7 +80,8 @@ def lab(tmp_path_factory):
     proc = subprocess.Popen(
         [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
          f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root / "notebooks"}',
-         '--ServerApp.open_browser=False', *(['--allow-root'] if os.geteuid() == 0 else []), '--LabApp.news_url=', '--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
+         '--ServerApp.open_browser=False', *(['--allow-root'] if os.geteuid() == 0 else []), '--LabApp.news_url=',
+         '--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         env={**os.environ, 'JUPYTER_CONFIG_DIR': str(root / 'config'),
              'JUPYTER_RUNTIME_DIR': str(root / 'runtime'),
@@ -95,7 +96,7 @@ def lab(tmp_path_factory):
                 break
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError('JupyterLab did not start:\n' + (root / 'lab.log').read_text()[-3000:])
+                    raise RuntimeError('JupyterLab did not start:\n' + (root / 'lab.log').read_text()[-3000:]) from None
                 time.sleep(0.3)
         yield {'base': base, 'token': token, 'root': root / 'notebooks', 'pid': proc.pid}
     finally:

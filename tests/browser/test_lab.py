@@ -5,7 +5,7 @@ live widgets (not the stored snapshots: Run All clears those first).
 """
 
 
-from lab_support import RECORDER, errors_in_outputs, open_notebook, run_all_cells, screenshot
+from tests.browser.lab_support import RECORDER, errors_in_outputs, open_notebook, run_all_cells, screenshot
 
 VIEW = '.jp-OutputArea .ckpt-widgets'
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from lab_support import ROOT, screenshot
+from tests.browser.lab_support import ROOT, screenshot
 
 
 @pytest.fixture(scope='module')

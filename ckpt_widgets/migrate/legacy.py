@@ -1,0 +1,247 @@
+"""What a checkpoint directory holds, and reading legacy Flax steps as Flax state dicts.
+
+Flax's `save_checkpoint` writes one entry per step, named `<prefix><step>`:
+a msgpack file (`flax_use_orbax_checkpointing=False`, or flax < 0.7) or an Orbax
+PyTree directory (the default since). A directory may hold both kinds if the
+backend changed mid-run. Nothing here writes to disk.
+
+    >>> detect_format('/tmp/run/checkpoints')          # doctest: +SKIP
+    'flax-msgpack'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import warnings
+from typing import Any
+
+import jax
+import numpy as np
+
+FLAX_MSGPACK = 'flax-msgpack'
+FLAX_ORBAX = 'flax-orbax'
+FLAX_MIXED = 'flax-mixed'
+ORBAX_MANAGER = 'orbax-manager'
+ORBAX_V1 = 'orbax-v1'
+EMPTY = 'empty'
+UNKNOWN = 'unknown'
+
+# Written by ckpt_widgets.migrate.convert next to the converted steps; not a step itself.
+CONVERSION_LEDGER = 'flax_conversion.json'
+
+# Files that mark a directory as an Orbax PyTree checkpoint (same test as
+# flax.training.checkpoints._is_orbax_checkpoint).
+_ORBAX_PYTREE_MARKERS = ('_CHECKPOINT_METADATA', '_METADATA', 'manifest.ocdbt')
+_ORBAX_TMP_SUFFIX = '.orbax-checkpoint-tmp'
+_FLAX_MP_ARRAY_SUFFIX = '_gda'  # flax.training.checkpoints.MP_ARRAY_POSTFIX
+_FLAX_MP_ARRAY_PLACEHOLDER = '//GDAPlaceholder:'  # ...checkpoints.MP_ARRAY_PH
+# flax.training.checkpoints.SIGNED_FLOAT_RE: what Flax itself parses as a step.
+_FLAX_STEP_RE = re.compile(r'[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?')
+
+
+@dataclasses.dataclass(frozen=True)
+class LegacyStep:
+  """One Flax step found in a source directory: `path` holds step `step` in `format`."""
+
+  step: int
+  name: str
+  path: str
+  format: str  # FLAX_MSGPACK or FLAX_ORBAX
+
+  def size_bytes(self) -> int:
+    """Total size of the step's file(s); a directory's files summed."""
+    if os.path.isfile(self.path):
+      return os.path.getsize(self.path)
+    return sum(
+        os.path.getsize(os.path.join(root, f))
+        for root, _, files in os.walk(self.path)
+        for f in files
+    )
+
+  def fingerprint(self) -> dict[str, int]:
+    """Size and newest mtime: changes when the step is rewritten, cheap to compute."""
+    paths = [self.path]
+    if os.path.isdir(self.path):
+      paths += [os.path.join(r, f) for r, _, fs in os.walk(self.path) for f in fs]
+    return {
+        'size': self.size_bytes(),
+        'mtime_ns': max(os.stat(p).st_mtime_ns for p in paths),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedEntry:
+  """A directory entry that is not converted, and why. `is_error` marks lost steps."""
+
+  name: str
+  reason: str
+  is_error: bool = False
+
+
+def _is_orbax_pytree_dir(path: str) -> bool:
+  return any(os.path.exists(os.path.join(path, m)) for m in ('_METADATA', 'manifest.ocdbt'))
+
+
+def classify_flax_entries(
+    directory: str, prefix: str = 'checkpoint_'
+) -> tuple[list[LegacyStep], list[SkippedEntry]]:
+  """Returns (steps in step order, entries that are not steps), for a Flax directory.
+
+  Unfinished saves, hidden files and other prefixes are skipped silently-but-reported;
+  names Flax would treat as steps that Orbax cannot hold (1.5, -3, duplicates) are
+  skipped with `is_error=True`, so the caller never drops a checkpoint quietly.
+
+  >>> classify_flax_entries('/tmp/run')  # doctest: +SKIP
+  ([LegacyStep(step=100, name='checkpoint_100', ...)], [SkippedEntry('notes.txt', ...)])
+  """
+  steps: dict[int, LegacyStep] = {}
+  skipped: list[SkippedEntry] = []
+  for name in sorted(os.listdir(directory)):
+    path = os.path.join(directory, name)
+    suffix = name[len(prefix):] if name.startswith(prefix) else None
+    if name == CONVERSION_LEDGER:
+      skipped.append(SkippedEntry(name, 'conversion ledger, not a step'))
+    elif name.startswith('.'):
+      skipped.append(SkippedEntry(name, 'hidden entry'))
+    elif suffix is None:
+      skipped.append(SkippedEntry(name, f'name does not start with {prefix!r}'))
+    elif suffix == 'tmp':
+      skipped.append(SkippedEntry(name, 'unfinished Flax save (never renamed to a step)'))
+    elif _ORBAX_TMP_SUFFIX in name:
+      skipped.append(SkippedEntry(name, 'unfinished Orbax save (temporary directory)'))
+    elif suffix.endswith(_FLAX_MP_ARRAY_SUFFIX):
+      skipped.append(SkippedEntry(name, 'multiprocess-array data of a Flax step'))
+    elif re.fullmatch(r'\d+', suffix):
+      step = int(suffix)
+      if step in steps:
+        skipped.append(SkippedEntry(
+            name, f'duplicate step {step} (also {steps[step].name}); not converted', True))
+      elif os.path.isfile(path):
+        steps[step] = LegacyStep(step, name, path, FLAX_MSGPACK)
+      elif os.path.isdir(path) and _is_orbax_pytree_dir(path):
+        steps[step] = LegacyStep(step, name, path, FLAX_ORBAX)
+      else:
+        skipped.append(SkippedEntry(
+            name, 'directory is not an Orbax checkpoint (no _METADATA or manifest.ocdbt)', True))
+    elif _FLAX_STEP_RE.fullmatch(suffix):
+      skipped.append(SkippedEntry(
+          name, f'step {suffix!r} is not an integer >= 0; Orbax steps are, so it is not converted', True))
+    else:
+      skipped.append(SkippedEntry(name, 'no step number after the prefix'))
+  return [steps[s] for s in sorted(steps)], skipped
+
+
+def _step_dirs_with_items(directory: str) -> list[str]:
+  """Subdirectories that look like Orbax manager steps: metadata plus item folders."""
+  found = []
+  for name in sorted(os.listdir(directory)):
+    path = os.path.join(directory, name)
+    if (
+        os.path.isdir(path)
+        and os.path.isfile(os.path.join(path, '_CHECKPOINT_METADATA'))
+        and not _is_orbax_pytree_dir(path)
+    ):
+      found.append(path)
+  return found
+
+
+def _written_by_v1(step_dir: str) -> bool:
+  try:
+    with open(os.path.join(step_dir, '_CHECKPOINT_METADATA')) as f:
+      handlers = json.load(f).get('item_handlers') or {}
+  except (OSError, ValueError):
+    return False
+  return any('.experimental.v1.' in str(h) for h in handlers.values())
+
+
+def detect_format(path: str | os.PathLike, prefix: str = 'checkpoint_') -> str:
+  """Returns which checkpoint format a directory holds.
+
+  One of 'flax-msgpack', 'flax-orbax', 'flax-mixed' (both Flax kinds),
+  'orbax-manager', 'orbax-v1', 'empty' or 'unknown'.
+
+  >>> import tempfile
+  >>> detect_format(tempfile.mkdtemp())
+  'empty'
+  """
+  path = os.fspath(path)
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'no such directory: {path}')
+  if not os.path.isdir(path):
+    raise NotADirectoryError(f'not a directory: {path}')
+  if not os.listdir(path):
+    return EMPTY
+  if os.path.isfile(os.path.join(path, 'orbax.checkpoint')):
+    return ORBAX_V1  # A single checkpoint written by v1 `ocp.save`.
+  manager_steps = _step_dirs_with_items(path)
+  if manager_steps:
+    return ORBAX_V1 if all(map(_written_by_v1, manager_steps)) else ORBAX_MANAGER
+  steps, _ = classify_flax_entries(path, prefix)
+  formats = {s.format for s in steps}
+  if formats == {FLAX_MSGPACK}:
+    return FLAX_MSGPACK
+  if formats == {FLAX_ORBAX}:
+    return FLAX_ORBAX
+  if formats:
+    return FLAX_MIXED
+  return UNKNOWN
+
+
+def _to_numpy(tree: Any) -> Any:
+  return jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) else x, tree)
+
+
+def _msgpack_state_dict(path: str) -> Any:
+  from flax import serialization  # pylint: disable=g-import-not-at-top
+
+  with open(path, 'rb') as f:
+    data = f.read()
+  try:
+    tree = serialization.msgpack_restore(data)
+  except Exception as e:  # msgpack raises several unrelated types for bad input.
+    raise ValueError(
+        f'{path}: not a readable Flax msgpack checkpoint ({len(data)} bytes): '
+        f'{type(e).__name__}: {e}'
+    ) from e
+  placeholders = [
+      leaf for leaf in jax.tree.leaves(tree)
+      if isinstance(leaf, str) and leaf.startswith(_FLAX_MP_ARRAY_PLACEHOLDER)
+  ]
+  if placeholders:
+    raise ValueError(
+        f'{path}: holds multiprocess arrays stored in {path}{_FLAX_MP_ARRAY_SUFFIX}; '
+        'converting those is not supported'
+    )
+  return tree
+
+
+def _flax_orbax_state_dict(path: str) -> Any:
+  from flax.training import checkpoints  # pylint: disable=g-import-not-at-top
+
+  try:
+    with warnings.catch_warnings():
+      # Single-host CPU restore: the "sharding info not provided" advice is noise here.
+      warnings.filterwarnings('ignore', message='Sharding info not provided')
+      tree = checkpoints.restore_checkpoint(path, target=None)
+  except Exception as e:  # Orbax/TensorStore errors name the missing or bad file.
+    raise ValueError(
+        f'{path}: not a readable Flax Orbax checkpoint: {type(e).__name__}: {e}'
+    ) from e
+  return _to_numpy(tree)
+
+
+def read_flax_state_dict(step: LegacyStep) -> Any:
+  """Returns what `flax.training.checkpoints.restore_checkpoint(path, None)` returns.
+
+  That is Flax's state dict: lists and tuples become dicts with keys '0', '1', ...,
+  arrays are numpy. Raises ValueError naming the file when the step is unreadable.
+
+  >>> read_flax_state_dict(LegacyStep(1, 'checkpoint_1', p, 'flax-msgpack'))  # doctest: +SKIP
+  {'0': 12, '1': {'bar': array([2, 3]), 'foo': 'str'}, '2': {'0': 1, '1': 4, '2': 10}}
+  """
+  if step.format == FLAX_MSGPACK:
+    return _msgpack_state_dict(step.path)
+  return _flax_orbax_state_dict(step.path)

@@ -1,0 +1,133 @@
+"""What Orbax and Flax name the things they write, and what each name is for.
+
+The naming rules come from Orbax itself (`step_from_checkpoint_name` and its file-name
+constants) so that a change upstream shows up here, not as a silent mismatch. Orbax's
+`is_checkpoint_finalized` / `is_tmp_checkpoint` answer the same questions but run an event
+loop per call (about 0.2 s each inside a Jupyter kernel), too slow for a view that looks at a
+thousand steps, so `step_status` applies their rule to names that were already listed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import orbax.checkpoint as _ocp
+
+_atomicity = _ocp.path.atomicity_types
+_format = _ocp.path.format_utils
+
+TMP_SUFFIX = _atomicity.TMP_DIR_SUFFIX  # '.orbax-checkpoint-tmp'
+COMMIT_SUCCESS_FILE = _atomicity.COMMIT_SUCCESS_FILE  # 'commit_success.txt'
+PYTREE_METADATA_FILE = _format.PYTREE_METADATA_FILE  # '_METADATA'
+OCDBT_MANIFEST_FILE = _format.OCDBT_MANIFEST_FILE  # 'manifest.ocdbt'
+STEP_METADATA_FILE = '_CHECKPOINT_METADATA'
+FLAX_DEFAULT_PREFIX = 'checkpoint_'
+
+# Roles of well-known names inside a checkpoint.
+FILE_ROLES = {
+    STEP_METADATA_FILE: 'step metadata',
+    COMMIT_SUCCESS_FILE: 'commit marker',
+    PYTREE_METADATA_FILE: 'pytree metadata',
+    OCDBT_MANIFEST_FILE: 'OCDBT manifest',
+    '_sharding': 'sharding metadata',
+    '_strings.json': 'string leaves',
+    'descriptor.pbtxt': 'descriptor',
+    '_ROOT_METADATA': 'root metadata',
+    'flax_conversion.json': 'conversion record',
+    '.zarray': 'zarr array metadata',
+}
+DIR_ROLES = {
+    'd': 'OCDBT data',
+    'array_metadatas': 'array metadata',
+    'descriptor': 'descriptor',
+}
+# Files whose size changes from run to run: commit_success.txt holds the absolute path,
+# _CHECKPOINT_METADATA holds timestamps, the OCDBT files depend on how writes were batched,
+# and ckpt_widgets.migrate.convert's record holds the absolute source path.
+VOLATILE_FILES = frozenset({COMMIT_SUCCESS_FILE, STEP_METADATA_FILE, OCDBT_MANIFEST_FILE,
+                            'flax_conversion.json'})
+# Folders whose contents are random names whose count varies: shown as one line.
+COLLAPSED_DIRS = frozenset({'d'})
+
+_PROCESS_DIR = re.compile(r'ocdbt\.process_(\d+)')
+_PER_PROCESS = re.compile(r'(ocdbt\.)?process_\d+')
+
+
+def step_of(name: str) -> int | None:
+    """The step number Orbax reads from a step folder's name, or None.
+
+    Per-process names (`process_0`, `ocdbt.process_1`) are not steps, though Orbax's
+    name pattern alone would read them as step 0 and 1.
+
+    >>> step_of('test__4'), step_of('12'), step_of('7.orbax-checkpoint-tmp-1700000000'), step_of('d')
+    (4, 12, 7, None)
+    >>> step_of('process_0'), step_of('ocdbt.process_1')
+    (None, None)
+    """
+    if _PER_PROCESS.fullmatch(name):
+        return None
+    try:
+        return _ocp.path.step.step_from_checkpoint_name(name)
+    except ValueError:
+        return None
+
+
+def is_tmp_name(name: str) -> bool:
+    """Whether a name is one Orbax gives a save that has not been committed yet.
+
+    >>> is_tmp_name('3.orbax-checkpoint-tmp-17'), is_tmp_name('3')
+    (True, False)
+    """
+    return TMP_SUFFIX in name
+
+
+def flax_step_of(name: str, prefix: str = FLAX_DEFAULT_PREFIX) -> int | None:
+    """The step of a Flax `save_checkpoint` file or folder name (`<prefix><step>`), or None.
+
+    >>> flax_step_of('checkpoint_200'), flax_step_of('test_4', 'test_'), flax_step_of('checkpoint_tmp')
+    (200, 4, None)
+    """
+    if not name.startswith(prefix):
+        return None
+    rest = name[len(prefix):]
+    return int(rest) if rest.isdigit() else None
+
+
+def process_of(name: str) -> int | None:
+    """The process index of a per-process OCDBT folder (`ocdbt.process_3` -> 3), or None."""
+    m = _PROCESS_DIR.fullmatch(name)
+    return int(m.group(1)) if m else None
+
+
+def step_status(name: str) -> str:
+    """'unfinished' for a step folder Orbax has not committed yet, else 'kept'.
+
+    On a local disk Orbax commits a save by renaming `<step>.orbax-checkpoint-tmp-<ts>` to
+    `<step>` (its `is_checkpoint_finalized` rule); `commit_success.txt` is written as well,
+    and is what commits on object stores that cannot rename.
+
+    >>> step_status('4.orbax-checkpoint-tmp-1732900000'), step_status('4')
+    ('unfinished', 'kept')
+    """
+    return 'unfinished' if is_tmp_name(name) else 'kept'
+
+
+def pytree_item_dirs(step_dir: str | os.PathLike) -> list[Path]:
+    """The pytree folders of a step: the step itself (a bare pytree save) or its item folders.
+
+    >>> import tempfile
+    >>> step = Path(tempfile.mkdtemp())
+    >>> for item in ('default', 'extra', '_hidden'):
+    ...     (step / item).mkdir()
+    >>> [p.name for p in pytree_item_dirs(step)]
+    ['default', 'extra']
+    >>> (step / PYTREE_METADATA_FILE).touch()
+    >>> pytree_item_dirs(step) == [step]
+    True
+    """
+    step_dir = Path(step_dir)
+    if (step_dir / PYTREE_METADATA_FILE).exists() or (step_dir / OCDBT_MANIFEST_FILE).exists():
+        return [step_dir]  # a bare Checkpointer.save(path) or an item folder
+    return sorted(p for p in step_dir.iterdir() if p.is_dir() and not p.name.startswith(('_', '.')))

@@ -1,0 +1,68 @@
+"""async_watch: durations in the sanitized form, polling with a timeout, a directory's top."""
+
+import re
+import threading
+import time
+
+import numpy as np
+import orbax.checkpoint as ocp
+
+from ckpt_widgets.lab import async_watch as aw
+
+# The [durations] rule of tests/nbval_sanitize.cfg: every printed time must match it.
+SANITIZED_DURATION = re.compile(r'\b\d+(\.\d+)? (ms|s)\b')
+
+
+def test_durations_always_have_the_form_nbval_rewrites():
+    for seconds in (0.0, 0.0004, 0.0123, 0.9999, 1.0, 12.345, 3600.0):
+        text = aw.format_duration(seconds)
+        assert SANITIZED_DURATION.fullmatch(text), text
+
+
+def test_stopwatch_measures_the_block_even_when_it_raises():
+    try:
+        with aw.stopwatch() as t:
+            time.sleep(0.02)
+            raise KeyError('x')
+    except KeyError:
+        pass
+    assert 0.02 <= t.seconds < 2
+    assert str(t).endswith(' ms')
+
+
+def test_wait_until_sees_a_change_made_by_another_thread():
+    flag = threading.Event()
+    threading.Timer(0.05, flag.set).start()
+    assert aw.wait_until(flag.is_set, timeout=5)
+    start = time.monotonic()
+    assert not aw.wait_until(lambda: False, timeout=0.05)
+    assert time.monotonic() - start < 1
+
+
+def test_top_level_names_steps_and_unfinished_saves_without_their_files(tmp_path):
+    (tmp_path / '3.orbax-checkpoint-tmp' / 'default').mkdir(parents=True)
+    (tmp_path / '3.orbax-checkpoint-tmp' / 'default' / 'some_file').write_text('x')
+    (tmp_path / '2' / 'default').mkdir(parents=True)
+    text = aw.top_level(tmp_path)
+    assert text.splitlines() == [
+        f'{tmp_path.name}/',
+        '├── 2/  [step; items: default]',
+        '└── 3.orbax-checkpoint-tmp/  [unfinished step; save not committed]',
+    ]
+
+
+def test_top_level_during_and_after_a_real_async_save(tmp_path):
+    tree = {'w': np.random.default_rng(0).random((1024, 1024), np.float32)}
+    with ocp.CheckpointManager(tmp_path) as mngr:
+        mngr.save(0, args=ocp.args.StandardSave(tree))
+        during = aw.top_level(tmp_path)
+        mngr.wait_until_finished()
+        after = aw.top_level(tmp_path)
+    assert during.splitlines()[1:] in (
+        ['└── 0.orbax-checkpoint-tmp/  [unfinished step; save not committed]'],
+        ['└── 0/  [step; items: default]'])  # a fast disk may commit before we look
+    assert after.splitlines()[1:] == ['└── 0/  [step; items: default]']
+
+
+def test_top_level_of_a_missing_directory_says_so(tmp_path):
+    assert aw.top_level(tmp_path / 'nope') == 'nope: does not exist'
