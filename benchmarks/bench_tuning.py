@@ -32,8 +32,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_checkpoint import _mb_s, machine_info  # noqa: E402
 
-from ckpt_widgets import save_costs  # noqa: E402
-from ckpt_widgets.lab import tuning  # noqa: E402
+from ckpt_widgets.lab import costs, tuning  # noqa: E402
 
 RESULTS = HERE / 'results'
 SAVE_TARGET, RESTORE_TARGET = 0.90, 0.70
@@ -48,20 +47,20 @@ def measure_options(megabytes: float, repeats: int, directory: Path, options: li
     devices = jax.devices()
     sharding = (NamedSharding(Mesh(np.array(devices), ('x',)), PartitionSpec('x'))
                 if len(devices) > 1 else None)
-    tree = save_costs.float32_tree(megabytes, sharding=sharding)
-    nbytes = save_costs.tree_bytes(tree)
+    tree = costs.float32_tree(megabytes, sharding=sharding)
+    nbytes = costs.tree_bytes(tree)
     disk_runs: dict[str, list[float]] = {'write_fsync_s': [], 'write_s': [], 'read_s': []}
 
     def disk(n: int) -> None:
         for _ in range(n):
-            for key, value in save_costs.disk_limit(directory / 'disk', tree).items():
+            for key, value in costs.disk_limit(directory / 'disk', tree).items():
                 disk_runs[key].append(value)
 
     disk(math.ceil(repeats / 2))
     results = {}
     for name in options:
         print(f'  {len(devices)} device(s): {name}', flush=True)
-        runs = save_costs.measure(name, tree, directory, repeats=repeats, methods=tuning.OPTIONS)
+        runs = costs.measure(name, tree, directory, repeats=repeats, methods=tuning.OPTIONS)
         results[name] = {
             'save_mb_s': _mb_s(nbytes, runs['save_s']),
             'restore_mb_s': _mb_s(nbytes, runs['restore_s']),
@@ -141,9 +140,9 @@ def plot(result: dict, path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.42 * len(names) + 1.6), sharey=True)
     height = 0.8 / len(rows)
     colors = ['#1f77b4', '#ff7f0e', '#2ca02c']
-    for panel, (ax, title, target) in enumerate(zip(
-            axes, ("save: % of the disk's write + fsync limit", "restore: % of the disk's read limit"),
-            (SAVE_TARGET, RESTORE_TARGET))):
+    titles = ("save: % of the disk's write + fsync limit", "restore: % of the disk's read limit")
+    for panel, (ax, title, target) in enumerate(zip(axes, titles, (SAVE_TARGET, RESTORE_TARGET),
+                                                    strict=True)):
         for i, row in enumerate(rows):
             share = shares(row)
             values = [100 * share[n][panel] for n in names]

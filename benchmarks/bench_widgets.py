@@ -89,7 +89,7 @@ def follow_overhead(workdir: Path, steps: int, repeat: int) -> dict:
         followed.append(a if first else b)
     p, f = statistics.median(plain), statistics.median(followed)
     # One overhead per pair: its spread says how far one figure can be trusted on this machine.
-    pairs = sorted((fo - pl) / pl * 100 for pl, fo in zip(plain, followed))
+    pairs = sorted((fo - pl) / pl * 100 for pl, fo in zip(plain, followed, strict=True))
     quartiles = statistics.quantiles(pairs, n=4) if len(pairs) > 1 else pairs * 3
     return {'steps': steps, 'plain_s': round(p, 3), 'followed_s': round(f, 3),
             'overhead_pct': round((f - p) / p * 100, 1),

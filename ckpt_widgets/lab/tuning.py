@@ -2,13 +2,13 @@
 
 Every entry of `OPTIONS` is the default synchronous Orbax save (`PyTreeCheckpointHandler`:
 OCDBT on, zstd on, whole-shard chunks) with ONE thing changed, so its effect is its own; the
-`recipe` entries combine the options that helped. They plug into `save_costs.measure`, which
+`recipe` entries combine the options that helped. They plug into `costs.measure`, which
 times save (until durable) and restore (after dropping the page cache) and checks the restore:
 
 >>> import tempfile
->>> from ckpt_widgets import save_costs
+>>> from ckpt_widgets.lab import costs
 >>> with tempfile.TemporaryDirectory() as d:
-...     runs = save_costs.measure('recipe', save_costs.float32_tree(1), d, repeats=1,
+...     runs = costs.measure('recipe', costs.float32_tree(1), d, repeats=1,
 ...                               methods=OPTIONS)
 >>> sorted(runs)
 ['blocked_s', 'restore_cpu_s', 'restore_s', 'save_cpu_s', 'save_s']
@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ckpt_widgets import save_costs
+from . import costs
 
-MB = save_costs.MB
+MB = costs.MB
 # Chunks of this size give tensorstore many independent pieces to write and read in parallel
 # (by default a chunk is a whole shard: one 250 MB piece per leaf on one device).
 CHUNK_BYTES = 16 * MB
 
 
-class Tuned(save_costs._Method):
+class Tuned(costs._Method):
     """A synchronous (or async) Orbax v0 save/restore with some options set.
 
     `handler`: keyword arguments of `ocp.PyTreeCheckpointHandler` (use_ocdbt, use_zarr3,
@@ -65,7 +65,7 @@ class Tuned(save_costs._Method):
         self.ckptr.close()
 
 
-class TunedV1(save_costs._Method):
+class TunedV1(costs._Method):
     """`ocp.v1.save` / `load` inside a `v1.Context` built from `saving` (ArrayOptions.Saving
     keywords, plus `chunk_byte_size`) and `memory` (MemoryOptions keywords)."""
 
@@ -106,6 +106,6 @@ OPTIONS: dict[str, Callable[[], Any]] = {
     'recipe': lambda: Tuned(handler={'use_compression': False}, chunk_byte_size=CHUNK_BYTES),
     'v1_recipe': lambda: TunedV1(saving={'use_compression': False}, chunk_byte_size=CHUNK_BYTES),
 }
-"""Option name -> factory of a method for `save_costs.measure(..., methods=OPTIONS)`."""
+"""Option name -> factory of a method for `costs.measure(..., methods=OPTIONS)`."""
 
 SINGLE = [name for name in OPTIONS if 'recipe' not in name]
