@@ -11,18 +11,20 @@ VIEW = '.jp-OutputArea .ckpt-widgets'
 
 
 # True when every displayed view of `folder` shows the same steps: the directory trees list
-# exactly the step folders that the step views (rows "<step> kept") keep, and there are both.
+# exactly the step folders that the step views keep (their boxes' tooltips "step N: kept"),
+# and both kinds of view are there.
 LIVE_VIEWS_AGREE = """
 (folder) => {
-  const texts = (kind) => [...document.querySelectorAll(`.jp-OutputArea .ckpt-widgets.${kind}`)]
-      .map(el => el.innerText);
-  const trees = texts('directory-tree').filter(t => t.startsWith(folder + '/'));
-  const steps = texts('retained-steps').filter(t => t.startsWith(folder + ':'));
-  const list = (t, re) => [...t.matchAll(re)].map(m => m[1]).sort().join(',');
-  const onDisk = trees.map(t => list(t, /^[├└]── (\\d+)\\//gm));
-  const kept = steps.map(t => list(t, /^[ \\t]*(\\d+)\\s+kept\\b/gm));
+  const views = (kind, start) => [...document.querySelectorAll(
+      `.jp-OutputArea .ckpt-widgets.${kind}`)].filter(el => el.innerText.startsWith(start));
+  const sorted = (numbers) => numbers.map(Number).sort((a, b) => a - b).join(',');
+  const onDisk = views('directory-tree', folder + '/').map(el => sorted(
+      [...el.innerText.matchAll(/^[├└]── (\\d+)\\//gm)].map(m => m[1])));
+  const kept = views('retained-steps', folder + ':').map(el => sorted(
+      [...el.querySelectorAll('span[title]')].map(s => s.title.match(/^step (\\d+): kept/))
+          .filter(Boolean).map(m => m[1])));
   const all = [...onDisk, ...kept];
-  return trees.length > 0 && steps.length > 0 && all.every(s => s === all[0]) && all[0] === '2,3';
+  return onDisk.length > 0 && kept.length > 0 && all.every(s => s === all[0]) && all[0] === '2,3';
 }
 """
 
