@@ -176,6 +176,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument('--dir', default=None, help='scratch directory (the disk measured)')
     parser.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--output', default=None, help=argparse.SUPPRESS)
+    def error(message: str):  # one line and exit 2, not argparse's usage block
+        print(f'bench_tuning.py: {message}', file=sys.stderr)
+        raise SystemExit(2)
+    parser.error = error
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
