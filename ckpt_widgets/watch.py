@@ -105,6 +105,8 @@ class _Watcher:
 
     def _watch(self, roots: list[str], missing: list[str]) -> None:
         armed = None
+        # A folder deleted and made again is a new inode that the old watch does not see.
+        inodes = [_inode(r) for r in roots]
         for changes in watchfiles.watch(
                 *roots, watch_filter=None, debounce=DEBOUNCE_MS, step=50,
                 stop_event=self._rearm, rust_timeout=RECHECK_MS, yield_on_timeout=True,
@@ -116,7 +118,8 @@ class _Watcher:
                 armed = self._notify(None)
             elif changes:
                 self._notify({path for _, path in changes})
-            if any(os.path.isdir(f) for f in missing) or not all(os.path.isdir(r) for r in roots):
+            if (any(path in roots for _, path in changes) or any(map(os.path.isdir, missing))
+                    or [_inode(r) for r in roots] != inodes):
                 return  # re-arm: watch the folder that appeared, re-watch one recreated
 
     def _notify(self, paths: set[str] | None) -> bool:
@@ -128,6 +131,14 @@ class _Watcher:
             if view is not None and (paths is None or any(_inside(p, folder) for p in paths)):
                 view.redraw()
         return True
+
+
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _inside(path: str, folder: str) -> bool:
