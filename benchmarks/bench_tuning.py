@@ -143,16 +143,23 @@ def plot(result: dict, path: Path) -> None:
     titles = ("save: % of the disk's write + fsync limit", "restore: % of the disk's read limit")
     for panel, (ax, title, target) in enumerate(zip(axes, titles, (SAVE_TARGET, RESTORE_TARGET),
                                                     strict=True)):
+        key, limit = (('save_mb_s', 'write_fsync_mb_s'), ('restore_mb_s', 'read_mb_s'))[panel]
         for i, row in enumerate(rows):
             share = shares(row)
             values = [100 * share[n][panel] for n in names]
             ys = [y + i * height for y in range(len(names))]
-            ax.barh(ys, values, height=height, color=colors[i % 3],
+            # Whiskers: the option's fastest and slowest run against the disk's median.
+            disk = row['disk'][limit]['median']
+            spans = [row['options'][n][key] for n in names]
+            xerr = [[max(0, v - 100 * s['min'] / disk) for v, s in zip(values, spans, strict=True)],
+                    [max(0, 100 * s['max'] / disk - v) for v, s in zip(values, spans, strict=True)]]
+            ax.barh(ys, values, height=height, color=colors[i % 3], xerr=xerr,
+                    error_kw={'elinewidth': 0.8, 'capsize': 2},
                     label=f"{row['devices']} device(s)")
         ax.axvline(100 * target, color='#d62728', linestyle='--', linewidth=1)
         ax.axvline(100, color='#555555', linewidth=0.8)
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel(f'% (dashed: target {target:.0%})')
+        ax.set_xlabel(f'% of the limit (median, whiskers min-max; dashed: target {target:.0%})')
     axes[0].set_yticks([y + height * (len(rows) - 1) / 2 for y in range(len(names))], names)
     axes[0].invert_yaxis()
     axes[1].legend(loc='lower right', fontsize=8)
