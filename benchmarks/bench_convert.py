@@ -18,7 +18,6 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 
 import numpy as np
 
@@ -31,22 +30,17 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results', 'c
 
 def write_legacy_steps(directory: str, steps: int, mib_per_step: int) -> int:
   """Writes Flax msgpack steps of float32 'params' in 8 arrays; returns total bytes."""
-  import flax  # pylint: disable=g-import-not-at-top
   from flax.training import checkpoints  # pylint: disable=g-import-not-at-top
+
+  from ckpt_widgets.runtime import flax_msgpack_writer  # pylint: disable=g-import-not-at-top
 
   rng = np.random.default_rng(0)
   per_array = mib_per_step * 2**20 // 8 // 4
   tree = {'params': {f'layer_{i}': rng.standard_normal(per_array, dtype=np.float32) for i in range(8)}}
-  previous = flax.config.flax_use_orbax_checkpointing
-  flax.config.update('flax_use_orbax_checkpointing', False)
-  try:
-    with warnings.catch_warnings():
-      warnings.simplefilter('ignore', DeprecationWarning)
-      for step in range(1, steps + 1):
-        tree['step'] = step
-        checkpoints.save_checkpoint(directory, tree, step * 100, keep=steps)
-  finally:
-    flax.config.update('flax_use_orbax_checkpointing', previous)
+  with flax_msgpack_writer(hide_deprecation=True):
+    for step in range(1, steps + 1):
+      tree['step'] = step
+      checkpoints.save_checkpoint(directory, tree, step * 100, keep=steps)
   return sum(os.path.getsize(os.path.join(directory, f)) for f in os.listdir(directory))
 
 

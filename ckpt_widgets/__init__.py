@@ -32,14 +32,17 @@ _NAMES = {
     'FlaxRetention': 'migrate.retention',
     'diagnose_step': 'health',
     'error_headline': 'errors',
+    'flax_msgpack_writer': 'runtime',
     'in_colab': 'runtime',
     'pinned_versions': 'runtime',
     'quiet_logs': 'runtime',
     'setup': 'runtime',
+    'Shown': 'shown',
     'show_logs': 'runtime',
     'use_host_devices': 'runtime',
     'version_table': 'runtime',
     'workdir': 'runtime',
+    'workdir_base': 'runtime',
     'show_deprecation_events': 'deprecation_events',
 }
 

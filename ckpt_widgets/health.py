@@ -67,7 +67,7 @@ def _diagnose_item(item: pathlib.Path, label: str) -> str | None:
     manifest = item / names.OCDBT_MANIFEST_FILE
     if manifest.exists():
         return _diagnose_manifest(manifest, f'{label}manifest.ocdbt')
-    if any(item.glob('ocdbt.process_*')):
+    if any(item.glob(names.PROCESS_DIR_GLOB)):
         return f'missing {label}manifest.ocdbt'
     return None
 

@@ -9,6 +9,7 @@ thousand steps, so `step_status` applies their rule to names that were already l
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -24,6 +25,21 @@ PYTREE_METADATA_FILE = _format.PYTREE_METADATA_FILE  # '_METADATA'
 OCDBT_MANIFEST_FILE = _format.OCDBT_MANIFEST_FILE  # 'manifest.ocdbt'
 STEP_METADATA_FILE = '_CHECKPOINT_METADATA'
 FLAX_DEFAULT_PREFIX = 'checkpoint_'
+# Written by ckpt_widgets.migrate.convert next to the converted steps; not a step itself.
+CONVERSION_LEDGER_FILE = 'flax_conversion.json'
+PROCESS_DIR_GLOB = 'ocdbt.process_*'  # per-process OCDBT folders of a multi-process save
+
+V1_CHECKPOINT_FILE = 'orbax.checkpoint'  # a single checkpoint written by v1 `ocp.save`
+
+# The one vocabulary for "who wrote this folder" (scan, views, the converter).
+EMPTY = 'empty'
+FLAX_MSGPACK = 'flax-msgpack'  # Flax save_checkpoint, legacy single msgpack files
+FLAX_ORBAX = 'flax-orbax'  # Flax save_checkpoint on its Orbax backend: one pytree folder per step
+FLAX_MIXED = 'flax-mixed'  # both Flax kinds in one folder (the backend changed mid-run)
+ORBAX_MANAGER = 'orbax-manager'  # CheckpointManager steps (or numbered Checkpointer folders)
+ORBAX_V1 = 'orbax-v1'  # orbax.checkpoint.experimental.v1
+UNKNOWN = 'unknown'  # entries, but no steps
+FORMATS = (EMPTY, FLAX_MSGPACK, FLAX_ORBAX, FLAX_MIXED, ORBAX_MANAGER, ORBAX_V1, UNKNOWN)
 
 # Roles of well-known names inside a checkpoint.
 FILE_ROLES = {
@@ -35,7 +51,7 @@ FILE_ROLES = {
     '_strings.json': 'string leaves',
     'descriptor.pbtxt': 'descriptor',
     '_ROOT_METADATA': 'root metadata',
-    'flax_conversion.json': 'conversion record',
+    CONVERSION_LEDGER_FILE: 'conversion record',
     '.zarray': 'zarr array metadata',
 }
 DIR_ROLES = {
@@ -47,7 +63,7 @@ DIR_ROLES = {
 # _CHECKPOINT_METADATA holds timestamps, the OCDBT files depend on how writes were batched,
 # and ckpt_widgets.migrate.convert's record holds the absolute source path.
 VOLATILE_FILES = frozenset({COMMIT_SUCCESS_FILE, STEP_METADATA_FILE, OCDBT_MANIFEST_FILE,
-                            'flax_conversion.json'})
+                            CONVERSION_LEDGER_FILE})
 # Folders whose contents are random names whose count varies: shown as one line.
 COLLAPSED_DIRS = frozenset({'d'})
 
@@ -92,7 +108,7 @@ def flax_step_of(name: str, prefix: str = FLAX_DEFAULT_PREFIX) -> int | None:
     if not name.startswith(prefix):
         return None
     rest = name[len(prefix):]
-    return int(rest) if rest.isdigit() else None
+    return int(rest) if re.fullmatch(r'\d+', rest) else None
 
 
 def process_of(name: str) -> int | None:
@@ -131,3 +147,84 @@ def pytree_item_dirs(step_dir: str | os.PathLike) -> list[Path]:
     if (step_dir / PYTREE_METADATA_FILE).exists() or (step_dir / OCDBT_MANIFEST_FILE).exists():
         return [step_dir]  # a bare Checkpointer.save(path) or an item folder
     return sorted(p for p in step_dir.iterdir() if p.is_dir() and not p.name.startswith(('_', '.')))
+
+
+def is_orbax_pytree_dir(path: str | os.PathLike) -> bool:
+    """Whether a folder is one Orbax pytree (its tree metadata or OCDBT manifest is in it)."""
+    return any(os.path.exists(os.path.join(path, m)) for m in (PYTREE_METADATA_FILE, OCDBT_MANIFEST_FILE))
+
+
+def orbax_step_format(step_dir: str | os.PathLike) -> str:
+    """ORBAX_V1 when the v1 API wrote this Orbax step folder (its step metadata names v1
+    handlers), else ORBAX_MANAGER."""
+    try:
+        with open(os.path.join(step_dir, STEP_METADATA_FILE)) as f:
+            handlers = json.load(f).get('item_handlers') or {}
+    except (OSError, ValueError, AttributeError):
+        return ORBAX_MANAGER
+    if isinstance(handlers, str):  # one unnamed item: the handler's name itself
+        handlers = {'': handlers}
+    if not isinstance(handlers, dict):
+        return ORBAX_MANAGER
+    return ORBAX_V1 if any('.experimental.v1.' in str(h) for h in handlers.values()) else ORBAX_MANAGER
+
+
+def _manager_step_dirs(directory: str) -> list[str]:
+    """Subfolders that look like Orbax manager steps: step metadata plus item folders."""
+    found = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if (os.path.isdir(path) and os.path.isfile(os.path.join(path, STEP_METADATA_FILE))
+                and not is_orbax_pytree_dir(path)):
+            found.append(path)
+    return found
+
+
+def _flax_step_formats(directory: str, prefix: str) -> set[str]:
+    """The formats of the Flax steps (`<prefix><int>`) in a folder, first of each step only."""
+    seen: set[int] = set()
+    formats = set()
+    for name in sorted(os.listdir(directory)):
+        step = flax_step_of(name, prefix)
+        if step is None or step in seen or is_tmp_name(name):
+            continue
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            formats.add(FLAX_MSGPACK)
+        elif os.path.isdir(path) and is_orbax_pytree_dir(path):
+            formats.add(FLAX_ORBAX)
+        else:
+            continue
+        seen.add(step)
+    return formats
+
+
+def detect_format(path: str | os.PathLike, prefix: str = FLAX_DEFAULT_PREFIX) -> str:
+    """Which checkpoint format a directory holds, in the one vocabulary (`FORMATS`).
+
+    Reads names and marker files only. Raises FileNotFoundError / NotADirectoryError.
+
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> detect_format(folder)
+    'empty'
+    >>> open(os.path.join(folder, 'checkpoint_7'), 'wb').close()
+    >>> detect_format(folder), detect_format(folder, prefix='test_')
+    ('flax-msgpack', 'unknown')
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f'no such directory: {path}')
+    if not os.path.isdir(path):
+        raise NotADirectoryError(f'not a directory: {path}')
+    if not os.listdir(path):
+        return EMPTY
+    if os.path.isfile(os.path.join(path, V1_CHECKPOINT_FILE)):
+        return ORBAX_V1
+    manager_steps = _manager_step_dirs(path)
+    if manager_steps:
+        return ORBAX_V1 if all(orbax_step_format(s) == ORBAX_V1 for s in manager_steps) else ORBAX_MANAGER
+    formats = _flax_step_formats(path, prefix)
+    if len(formats) == 1:
+        return formats.pop()
+    return FLAX_MIXED if formats else UNKNOWN

@@ -150,6 +150,57 @@ def compare(a: Any, b: Any, left: str = 'left', right: str = 'right') -> Compari
     return Comparison(left=left, right=right, rows=tuple(rows))
 
 
+def trees_equal(a: Any, b: Any, *, bitwise: bool = False) -> bool:
+    """Whether two pytrees hold the same data: the one tree equality of the package.
+
+    Same structure (treedef), and leaf by leaf: arrays (numpy or jax, either kind) with the
+    same dtype, shape and values, where NaN equals NaN; other leaves of the same type and
+    equal (a float NaN equals NaN). `bitwise=True` compares array bytes instead: NaN payloads
+    and -0.0 vs 0.0 count, which is what "restored bit for bit" means.
+
+    >>> trees_equal({'w': np.array([0.0, np.nan])}, {'w': np.array([-0.0, np.nan])})
+    True
+    >>> trees_equal({'w': np.array([0.0, np.nan])}, {'w': np.array([-0.0, np.nan])}, bitwise=True)
+    False
+    >>> trees_equal([1, 'x'], {'0': 1, '1': 'x'})  # a list is not a dict
+    False
+    """
+    a_leaves, a_def = jax.tree.flatten(a)
+    b_leaves, b_def = jax.tree.flatten(b)
+    if a_def != b_def:
+        return False
+    return all(leaves_equal(x, y, bitwise=bitwise) for x, y in zip(a_leaves, b_leaves, strict=True))
+
+
+def leaves_equal(x: Any, y: Any, *, bitwise: bool = False) -> bool:
+    """One leaf of `trees_equal`.
+
+    >>> leaves_equal(np.float32(0.5), np.array(0.5, np.float32)), leaves_equal(1, 1.0)
+    (True, False)
+    """
+    if _category(x) == 'array' or _category(y) == 'array':
+        if _category(x) != _category(y):
+            return False
+        return _arrays_equal(np.asarray(x), np.asarray(y), bitwise=bitwise)
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, float) and x != x:
+        return y != y
+    return bool(x == y)
+
+
+def _arrays_equal(xa: np.ndarray, ya: np.ndarray, *, bitwise: bool = False) -> bool:
+    if xa.dtype != ya.dtype or xa.shape != ya.shape:
+        return False
+    if xa.dtype == object:
+        return bool(np.array_equal(xa, ya))
+    if bitwise:  # without copying big arrays
+        return bool(np.array_equal(np.ascontiguousarray(xa).reshape(-1).view(np.uint8),
+                                   np.ascontiguousarray(ya).reshape(-1).view(np.uint8)))
+    # equal_nan costs a pass of isnan over both arrays: only pay it when NaNs could matter.
+    return bool(np.array_equal(xa, ya) or (xa.dtype.kind in 'fc' and np.array_equal(xa, ya, equal_nan=True)))
+
+
 def _by_labels(tree: Any) -> dict[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], Any]]:
     """{key labels: ((path text, container kinds), leaf)}, computed once per leaf."""
     out = {}
@@ -184,9 +235,7 @@ def _compare_leaf(left: tuple[str, tuple], x: Any, right: tuple[str, tuple], y: 
         return LeafDifference(path, 'shape differs', str(xa.shape), str(ya.shape))
     if xa.dtype != ya.dtype:
         return LeafDifference(path, 'dtype differs', str(xa.dtype), str(ya.dtype))
-    # equal_nan costs a pass of isnan over both arrays: only pay it when NaNs could matter.
-    same = np.array_equal(xa, ya) or (xa.dtype.kind in 'fc' and np.array_equal(xa, ya, equal_nan=True))
-    if not same:
+    if not _arrays_equal(xa, ya):
         return LeafDifference(path, 'value differs', preview(x), preview(y))
     return LeafDifference(path, 'equal')
 

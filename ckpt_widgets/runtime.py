@@ -30,9 +30,10 @@ def use_host_devices(count: int = 8) -> None:
     >>> # use_host_devices(8); import jax; jax.device_count()  -> 8
     """
     import jax
-    from jax._src import xla_bridge
 
-    if xla_bridge.backends_are_initialized():
+    from .upstream import jax_backends_started
+
+    if jax_backends_started():
         have = jax.device_count()
         if have != count or jax.default_backend() != 'cpu':
             raise RuntimeError(
@@ -77,6 +78,34 @@ def setup(devices: int = 8) -> None:
     """
     use_host_devices(devices)
     quiet_logs()
+
+
+@contextlib.contextmanager
+def flax_msgpack_writer(enabled: bool = True, *, hide_deprecation: bool = False) -> Iterator[None]:
+    """Flax's legacy msgpack writer inside the block (`enabled=False`: its Orbax backend), then
+    whatever was set before. The one place that switches `flax_use_orbax_checkpointing`.
+
+    `hide_deprecation` drops the DeprecationWarnings of the block (Flax's own
+    "Flax Checkpointing will soon be deprecated"), for callers that only need old files.
+
+    >>> import flax
+    >>> with flax_msgpack_writer():
+    ...     flax.config.flax_use_orbax_checkpointing
+    False
+    >>> flax.config.flax_use_orbax_checkpointing
+    True
+    """
+    import flax
+
+    before = flax.config.flax_use_orbax_checkpointing
+    flax.config.update('flax_use_orbax_checkpointing', not enabled)
+    try:
+        with warnings.catch_warnings():
+            if hide_deprecation:
+                warnings.simplefilter('ignore', DeprecationWarning)
+            yield
+    finally:
+        flax.config.update('flax_use_orbax_checkpointing', before)
 
 
 _THREAD_TAG = re.compile(r'\[thread=[^\]]*\]')
@@ -143,6 +172,21 @@ def workdir(name: str) -> Path:
     >>> workdir('demo').is_absolute()
     True
     """
+    if not name or os.sep in name or name in ('.', '..'):
+        raise ValueError(f'workdir name must be a plain folder name, got {name!r}')
+    path = workdir_base() / name
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir()
+    return path
+
+
+def workdir_base() -> Path:
+    """The folder every `workdir` of this kernel lives in, made on first use.
+
+    >>> workdir('demo').parent == workdir_base()
+    True
+    """
     global _BASE
     if _BASE is None:
         chosen = os.environ.get(WORKDIR_ENV)
@@ -151,13 +195,26 @@ def workdir(name: str) -> Path:
             _BASE.mkdir(parents=True, exist_ok=True)
         else:
             _BASE = Path(tempfile.mkdtemp(prefix='ckpt-lab-')).resolve()
-    if not name or os.sep in name or name in ('.', '..'):
-        raise ValueError(f'workdir name must be a plain folder name, got {name!r}')
-    path = _BASE / name
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir()
-    return path
+    return _BASE
+
+
+@contextlib.contextmanager
+def workdir_base_at(base: str | os.PathLike) -> Iterator[Path]:
+    """Inside the block, every `workdir` is made under `base` (an existing folder); tests use
+    it to keep each run's folders apart. The previous base is back afterwards.
+
+    >>> import tempfile
+    >>> with workdir_base_at(tempfile.mkdtemp()) as base:
+    ...     workdir('demo').parent == base
+    True
+    """
+    global _BASE
+    before = _BASE
+    _BASE = Path(base).resolve()
+    try:
+        yield _BASE
+    finally:
+        _BASE = before
 
 
 PACKAGES = ('jax', 'jaxlib', 'flax', 'orbax-checkpoint', 'tensorstore', 'numpy', 'optax',

@@ -42,9 +42,10 @@ def scan_directory(path: str | os.PathLike, *, limit: int = DEFAULT_LIMIT,
 def list_steps(path: str | os.PathLike, prefix: str | None = None) -> tuple[str, list[StepState]]:
     """The steps directly under `path`: (layout, steps on disk in step order).
 
-    `layout` names what wrote them: 'orbax' (CheckpointManager, v1 Checkpointer or numbered
-    Checkpointer folders), 'flax-orbax' (Flax `save_checkpoint` on the Orbax backend), 'flax-msgpack'
-    (legacy single files), 'empty', or 'none' when `path` holds no steps at all. With `prefix`,
+    `layout` names what wrote them, in the one vocabulary of `names.FORMATS`: 'orbax-manager'
+    (CheckpointManager or numbered Checkpointer folders), 'orbax-v1', 'flax-orbax' (Flax
+    `save_checkpoint` on the Orbax backend), 'flax-msgpack' (legacy single files), 'empty', or
+    'unknown' when `path` holds entries but no steps. With `prefix`,
     only names that start with it count (Flax's `prefix=`, or Orbax's `step_prefix`).
 
     >>> import tempfile; list_steps(tempfile.mkdtemp())
@@ -60,7 +61,7 @@ def list_steps(path: str | os.PathLike, prefix: str | None = None) -> tuple[str,
     with os.scandir(path) as it:
         entries = list(it)
     if not entries:
-        return 'empty', []
+        return names.EMPTY, []
     for entry in entries:
         name = entry.name
         if prefix is not None and not name.startswith(prefix):
@@ -93,16 +94,16 @@ def _step_kind(entry: os.DirEntry) -> tuple[int | None, str]:
 
 def _layout_name(path: Path, steps: list[StepState], kinds: set[str]) -> str:
     if not steps:
-        return 'none'
+        return names.UNKNOWN
     if kinds == {'file'}:
-        return 'flax-msgpack'
+        return names.FLAX_MSGPACK
     finished = [s for s in steps if s.status == 'kept']
     sample = (finished or steps)[-1].name
     # A pytree written straight into a step folder (no item folders) under a prefixed name
     # is Flax's save_checkpoint on the Orbax backend; numbered ones come from a Checkpointer.
     if (path / sample / names.PYTREE_METADATA_FILE).exists() and not sample.isdigit():
-        return 'flax-orbax'
-    return 'orbax'
+        return names.FLAX_ORBAX
+    return names.orbax_step_format(path / sample)
 
 
 def path_problem(path: Path) -> str | None:

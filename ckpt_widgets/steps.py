@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import orbax.checkpoint as ocp
 
-from . import scan
+from . import scan, upstream
 from .model import StepState, StepTimeline
 
 _policies = ocp.checkpoint_managers
@@ -105,11 +105,10 @@ def source_directory(source: Any) -> tuple[Path, str | None, Any]:
         return Path(source), None, None
     directory = Path(str(source.directory))
     # A v1 training.Checkpointer keeps its options on the CheckpointManager it wraps.
-    options = getattr(source, '_options', None) or getattr(
-        getattr(source, '_manager', None), '_options', None)
+    options = upstream.manager_options(source)
     if isinstance(options, ocp.CheckpointManagerOptions):
         return directory, options.step_prefix, policy_from_options(options)
-    return directory, None, getattr(source, '_preservation_policy', None)
+    return directory, None, None
 
 
 class StepTracker:

@@ -24,28 +24,8 @@ from . import failure_noise, pytrees, render, scan, watch
 from .errors import error_headline
 from .model import Comparison
 from .read_step import restore_path
+from .shown import Shown
 from .steps import StepTracker
-
-
-class Shown:
-    """Displays as its live widget (when it has one), its HTML snapshot and its text."""
-
-    widget: widgets.Widget | None = None
-    text = html = ''
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        if self.widget is not None:
-            self.go_live()
-        bundle = self.widget._repr_mimebundle_() if self.widget is not None else {}
-        bundle['text/plain'] = self.text
-        bundle['text/html'] = self.html
-        return bundle
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def go_live(self) -> None:
-        """Called when displayed with a widget: start whatever keeps the widget current."""
 
 
 class View(Shown):
@@ -205,6 +185,11 @@ class RetainedSteps(View):
     @property
     def unfinished(self) -> tuple[int, ...]:
         return self.model.with_status('unfinished')
+
+    @property
+    def damaged(self) -> tuple[int, ...]:
+        """Steps the `diagnose=` function found damaged, at the last look."""
+        return self.model.with_status('damaged')
 
 
 class PytreeView(View):

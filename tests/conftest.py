@@ -17,7 +17,8 @@ import orbax.checkpoint as ocp  # noqa: E402
 import pytest  # noqa: E402
 from flax.training import checkpoints  # noqa: E402
 
-from tests.helpers import TOY, flax_backend  # noqa: E402
+from ckpt_widgets.runtime import flax_msgpack_writer  # noqa: E402
+from tests.helpers import TOY  # noqa: E402
 
 
 @pytest.fixture(scope='session')
@@ -36,7 +37,7 @@ def written(tmp_path_factory):
             ckptr.save(step, {'w': np.arange(4.0)})
     for step in range(3):
         checkpoints.save_checkpoint(root / 'flax_orbax', TOY, step=step, keep=2)
-    with flax_backend(msgpack=True):
+    with flax_msgpack_writer(True, hide_deprecation=True):
         for step in (0, 100, 200):
             checkpoints.save_checkpoint(root / 'flax_msgpack', TOY, step=step, keep=5)
     return root

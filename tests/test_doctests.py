@@ -9,7 +9,7 @@ MODULES = [
     'ckpt_widgets', 'ckpt_widgets.names', 'ckpt_widgets.scan', 'ckpt_widgets.steps',
     'ckpt_widgets.pytrees', 'ckpt_widgets.render', 'ckpt_widgets.views', 'ckpt_widgets.runtime',
     'ckpt_widgets.model', 'ckpt_widgets.errors', 'ckpt_widgets.deprecation_events',
-    'ckpt_widgets.failure_noise', 'ckpt_widgets.health',
+    'ckpt_widgets.failure_noise', 'ckpt_widgets.health', 'ckpt_widgets.shown', 'ckpt_widgets.upstream',
     'ckpt_widgets.migrate.retention',
     'ckpt_widgets.lab.examples', 'ckpt_widgets.lab.async_watch',
     'ckpt_widgets.workshop', 'ckpt_widgets.workshop.verdict', 'ckpt_widgets.workshop.harness',

@@ -27,9 +27,11 @@ import os
 import shutil
 import statistics
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable
+
+from ckpt_widgets.pytrees import trees_equal
+from ckpt_widgets.runtime import flax_msgpack_writer
 
 MB = 10**6  # sizes and MB/s here are decimal megabytes
 
@@ -147,38 +149,18 @@ class _Method:
 
 class _FlaxMsgpack(_Method):
     def save(self, path, tree):
-        import flax
         from flax.training import checkpoints
-        with _legacy_flax(flax):
+        with flax_msgpack_writer(hide_deprecation=True):
             checkpoints.save_checkpoint(path, tree, step=0)
 
     def restore(self, path, abstract):
-        import flax
         import jax
         from flax.training import checkpoints
-        with _legacy_flax(flax):
+        with flax_msgpack_writer(hide_deprecation=True):
             restored = checkpoints.restore_checkpoint(path, target=None)
         # msgpack gives numpy arrays back; a training loop needs them on its devices again.
         shardings = jax.tree.map(lambda a: a.sharding, abstract)
         return jax.block_until_ready(jax.device_put(restored, shardings))
-
-
-class _legacy_flax:
-    """Flax's msgpack backend for the duration of a block, without its deprecation warning."""
-
-    def __init__(self, flax):
-        self.flax = flax
-
-    def __enter__(self):
-        self.old = self.flax.config.flax_use_orbax_checkpointing
-        self.flax.config.update('flax_use_orbax_checkpointing', False)
-        self.warnings = warnings.catch_warnings()
-        self.warnings.__enter__()
-        warnings.simplefilter('ignore', DeprecationWarning)
-
-    def __exit__(self, *exc):
-        self.warnings.__exit__(*exc)
-        self.flax.config.update('flax_use_orbax_checkpointing', self.old)
 
 
 class _OrbaxCheckpointer(_Method):
@@ -288,7 +270,6 @@ def measure(method: str, tree: Any, directory: str | os.PathLike, repeats: int =
     >>> # measure('orbax_async', float32_tree(8), '/tmp/x', repeats=3)['blocked_s']
     """
     import jax
-    import numpy as np
 
     methods = METHODS if methods is None else methods  # e.g. tuning.OPTIONS
     if method not in methods:
@@ -318,9 +299,10 @@ def measure(method: str, tree: Any, directory: str | os.PathLike, repeats: int =
             restored = jax.block_until_ready(runner.restore(path, abstract))
             restored_s, restore_cpu = time.perf_counter() - start, time.process_time() - cpu
             if check and i == 0:
-                for a, b in zip(jax.tree.leaves(tree), jax.tree.leaves(restored), strict=True):
-                    if not (np.array_equal(np.asarray(a), np.asarray(b)) and a.sharding == b.sharding):
-                        raise AssertionError(f'{method}: restored tree differs from the saved one')
+                same_shardings = all(a.sharding == b.sharding for a, b in zip(
+                    jax.tree.leaves(tree), jax.tree.leaves(restored), strict=True))
+                if not (trees_equal(tree, restored) and same_shardings):
+                    raise AssertionError(f'{method}: restored tree differs from the saved one')
             del restored
             shutil.rmtree(path)
             if i >= 0:

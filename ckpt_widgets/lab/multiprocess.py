@@ -11,7 +11,7 @@ Example::
 
     from ckpt_widgets.lab.multiprocess import save_global_array_from_processes
     result = save_global_array_from_processes('/tmp/ckpts')  # absolute path
-    print(result.describe())
+    result   # one line per process
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ckpt_widgets.lab import multiprocess_worker as _worker
+from ckpt_widgets.shown import Shown
 
 __all__ = [
     'ProcessRunError',
@@ -60,8 +61,8 @@ _POLL_SECONDS = 0.05
 _KILL_WAIT_SECONDS = 5.0
 
 
-@dataclasses.dataclass(frozen=True)
-class ProcessRunResult:
+@dataclasses.dataclass(frozen=True, repr=False)
+class ProcessRunResult(Shown):
   """What a multi-process run did, one entry per process (index = process id).
 
   Example::
@@ -84,14 +85,16 @@ class ProcessRunResult:
     """True when every process exited with code 0 before the deadline."""
     return not self.timed_out and all(code == 0 for code in self.returncodes)
 
-  def describe(self) -> str:
+  @property
+  def text(self) -> str:
     r"""One line per process: how it ended and what it last reported.
 
     Leaves out pids, the port, timings and paths, so a notebook can print it
     as a checked output.
 
-    >>> ProcessRunResult((0, -9), ({'stage': 'done'}, None), ('', ''), 1.0, 1, (8, 9)).describe()
-    'process 0: exit 0; stage="done"\nprocess 1: killed by SIGKILL; reported nothing'
+    >>> ProcessRunResult((0, -9), ({'stage': 'done'}, None), ('', ''), 1.0, 1, (8, 9))
+    process 0: exit 0; stage="done"
+    process 1: killed by SIGKILL; reported nothing
     """
     lines = []
     for i, code in enumerate(self.returncodes):
@@ -363,7 +366,7 @@ def _failure_message(result: ProcessRunResult, timeout: float) -> str:
         f'process {result.failed_process} failed ({_describe_exit(code)});'
         ' killed every process still running'
     )
-  parts = [head, result.describe()]
+  parts = [head, result.text]
   if result.timed_out:
     for i, tail in enumerate(result.stderr_tails):
       if 'Traceback (most recent call last)' in tail:

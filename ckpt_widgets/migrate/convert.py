@@ -42,16 +42,18 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 
+from ckpt_widgets import names
 from ckpt_widgets.migrate.legacy import (
-    CONVERSION_LEDGER,
-    ORBAX_MANAGER,
-    ORBAX_V1,
-    LegacyStep,
-    SkippedEntry,
-    classify_flax_entries,
-    detect_format,
-    read_flax_state_dict,
+  CONVERSION_LEDGER,
+  LegacyStep,
+  SkippedEntry,
+  classify_flax_entries,
+  read_flax_state_dict,
 )
+from ckpt_widgets.names import ORBAX_MANAGER, ORBAX_V1, detect_format
+from ckpt_widgets.pytrees import leaves_equal
+from ckpt_widgets.render import human_size
+from ckpt_widgets.shown import Shown
 
 __all__ = [
     'ConversionReport',
@@ -84,9 +86,9 @@ class StepOutcome:
   detail: str = ''
 
 
-@dataclasses.dataclass
-class ConversionReport:
-  """Per-step outcomes of `convert_legacy`; `str(report)` is the printed table.
+@dataclasses.dataclass(repr=False)
+class ConversionReport(Shown):
+  """Per-step outcomes of `convert_legacy`; `text` (and `print(report)`) is the table.
 
   >>> ConversionReport('/a', '/b', 'empty').exit_code  # nothing converted
   1
@@ -116,14 +118,15 @@ class ConversionReport:
   def exit_code(self) -> int:
     return 0 if self.ok else 1
 
-  def __str__(self) -> str:
+  @property
+  def text(self) -> str:
     lines = [f'{self.source} ({self.source_format}) -> {self.destination}']
     rows = [('step', 'source', 'format', 'size', 'result')]
     for s in self.steps:
       result = s.status if s.status != CONVERTED else f'converted, verified ({s.seconds:.2f} s)'
       if s.detail:
         result += f': {s.detail}'
-      rows.append((str(s.step), s.source, s.source_format, _human_bytes(s.size_bytes), result))
+      rows.append((str(s.step), s.source, s.source_format, human_size(s.size_bytes), result))
     for entry in self.skipped:
       rows.append(('-', entry.name, '', '', ('NOT CONVERTED: ' if entry.is_error else 'skipped: ') + entry.reason))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -140,34 +143,7 @@ class ConversionReport:
     return '\n'.join(lines)
 
 
-def _human_bytes(n: int) -> str:
-  for unit in ('B', 'KiB', 'MiB', 'GiB'):
-    if n < 1024 or unit == 'GiB':
-      return f'{n:.0f} {unit}' if unit == 'B' else f'{n:.1f} {unit}'
-    n /= 1024
-  raise AssertionError('unreachable')
-
-
 # ---------------------------------------------------------------- verification
-
-
-def _same_leaf(expected: Any, actual: Any) -> bool:
-  if isinstance(expected, np.ndarray):
-    if not isinstance(actual, np.ndarray):
-      return False
-    if expected.dtype != actual.dtype or expected.shape != actual.shape:
-      return False
-    if expected.dtype == object:
-      return bool(np.array_equal(expected, actual))
-    # Bit for bit: NaN payloads and -0.0 survive, without copying big arrays.
-    def as_bytes(a):
-      return np.ascontiguousarray(a).reshape(-1).view(np.uint8)
-    return bool(np.array_equal(as_bytes(expected), as_bytes(actual)))
-  if type(expected) is not type(actual):
-    return False
-  if isinstance(expected, float) and np.isnan(expected):
-    return bool(np.isnan(actual))
-  return bool(expected == actual)
 
 
 def _describe(leaf: Any) -> str:
@@ -188,7 +164,7 @@ def tree_differences(expected: Any, actual: Any, limit: int = 3) -> list[str]:
     return [f'tree structure differs: expected {expected_def}, got {actual_def}'[:400]]
   problems = []
   for (path, e), (_, a) in zip(expected_leaves, actual_leaves, strict=False):
-    if not _same_leaf(e, a):
+    if not leaves_equal(e, a, bitwise=True):  # bit for bit: NaN payloads and -0.0 survive
       problems.append(f'at {jax.tree_util.keystr(path)}: expected {_describe(e)}, got {_describe(a)}')
       if len(problems) >= limit:
         break
@@ -307,7 +283,7 @@ def convert_legacy(
     src: str | os.PathLike,
     dst: str | os.PathLike,
     *,
-    prefix: str = 'checkpoint_',
+    prefix: str = names.FLAX_DEFAULT_PREFIX,
     overwrite: bool = False,
     progress: bool = True,
 ) -> ConversionReport:
@@ -389,7 +365,7 @@ def _parser() -> argparse.ArgumentParser:
   )
   parser.add_argument('src', metavar='SRC', help='directory holding <prefix><step> checkpoints')
   parser.add_argument('dst', metavar='DST', help='new or empty directory for the Orbax checkpoints')
-  parser.add_argument('--prefix', default='checkpoint_', help="step name prefix (default: %(default)s)")
+  parser.add_argument('--prefix', default=names.FLAX_DEFAULT_PREFIX, help="step name prefix (default: %(default)s)")
   parser.add_argument('--force', action='store_true', 
                       help='write into a non-empty DST, replacing steps with the same numbers')
   parser.add_argument('--no-progress', action='store_true', 

@@ -1,18 +1,15 @@
-"""What a checkpoint directory holds, and reading legacy Flax steps as Flax state dicts.
+"""Legacy Flax folders: which entries are steps (`classify_flax_entries`), and reading a
+legacy step as a Flax state dict. Which format a folder holds is `names.detect_format`.
 
 Flax's `save_checkpoint` writes one entry per step, named `<prefix><step>`:
 a msgpack file (`flax_use_orbax_checkpointing=False`, or flax < 0.7) or an Orbax
 PyTree directory (the default since). A directory may hold both kinds if the
 backend changed mid-run. Nothing here writes to disk.
-
-    >>> detect_format('/tmp/run/checkpoints')          # doctest: +SKIP
-    'flax-msgpack'
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import warnings
@@ -21,21 +18,14 @@ from typing import Any
 import jax
 import numpy as np
 
-FLAX_MSGPACK = 'flax-msgpack'
-FLAX_ORBAX = 'flax-orbax'
-FLAX_MIXED = 'flax-mixed'
-ORBAX_MANAGER = 'orbax-manager'
-ORBAX_V1 = 'orbax-v1'
-EMPTY = 'empty'
-UNKNOWN = 'unknown'
+from ckpt_widgets import names
+from ckpt_widgets.names import FLAX_MSGPACK, FLAX_ORBAX
 
-# Written by ckpt_widgets.migrate.convert next to the converted steps; not a step itself.
-CONVERSION_LEDGER = 'flax_conversion.json'
+CONVERSION_LEDGER = names.CONVERSION_LEDGER_FILE
 
 # Files that mark a directory as an Orbax PyTree checkpoint (same test as
 # flax.training.checkpoints._is_orbax_checkpoint).
-_ORBAX_PYTREE_MARKERS = ('_CHECKPOINT_METADATA', '_METADATA', 'manifest.ocdbt')
-_ORBAX_TMP_SUFFIX = '.orbax-checkpoint-tmp'
+_ORBAX_PYTREE_MARKERS = (names.STEP_METADATA_FILE, names.PYTREE_METADATA_FILE, names.OCDBT_MANIFEST_FILE)
 _FLAX_MP_ARRAY_SUFFIX = '_gda'  # flax.training.checkpoints.MP_ARRAY_POSTFIX
 _FLAX_MP_ARRAY_PLACEHOLDER = '//GDAPlaceholder:'  # ...checkpoints.MP_ARRAY_PH
 # flax.training.checkpoints.SIGNED_FLOAT_RE: what Flax itself parses as a step.
@@ -81,12 +71,8 @@ class SkippedEntry:
   is_error: bool = False
 
 
-def _is_orbax_pytree_dir(path: str) -> bool:
-  return any(os.path.exists(os.path.join(path, m)) for m in ('_METADATA', 'manifest.ocdbt'))
-
-
 def classify_flax_entries(
-    directory: str, prefix: str = 'checkpoint_'
+    directory: str, prefix: str = names.FLAX_DEFAULT_PREFIX
 ) -> tuple[list[LegacyStep], list[SkippedEntry]]:
   """Returns (steps in step order, entries that are not steps), for a Flax directory.
 
@@ -110,7 +96,7 @@ def classify_flax_entries(
       skipped.append(SkippedEntry(name, f'name does not start with {prefix!r}'))
     elif suffix == 'tmp':
       skipped.append(SkippedEntry(name, 'unfinished Flax save (never renamed to a step)'))
-    elif _ORBAX_TMP_SUFFIX in name:
+    elif names.is_tmp_name(name):
       skipped.append(SkippedEntry(name, 'unfinished Orbax save (temporary directory)'))
     elif suffix.endswith(_FLAX_MP_ARRAY_SUFFIX):
       skipped.append(SkippedEntry(name, 'multiprocess-array data of a Flax step'))
@@ -121,7 +107,7 @@ def classify_flax_entries(
             name, f'duplicate step {step} (also {steps[step].name}); not converted', True))
       elif os.path.isfile(path):
         steps[step] = LegacyStep(step, name, path, FLAX_MSGPACK)
-      elif os.path.isdir(path) and _is_orbax_pytree_dir(path):
+      elif os.path.isdir(path) and names.is_orbax_pytree_dir(path):
         steps[step] = LegacyStep(step, name, path, FLAX_ORBAX)
       else:
         skipped.append(SkippedEntry(
@@ -132,62 +118,6 @@ def classify_flax_entries(
     else:
       skipped.append(SkippedEntry(name, 'no step number after the prefix'))
   return [steps[s] for s in sorted(steps)], skipped
-
-
-def _step_dirs_with_items(directory: str) -> list[str]:
-  """Subdirectories that look like Orbax manager steps: metadata plus item folders."""
-  found = []
-  for name in sorted(os.listdir(directory)):
-    path = os.path.join(directory, name)
-    if (
-        os.path.isdir(path)
-        and os.path.isfile(os.path.join(path, '_CHECKPOINT_METADATA'))
-        and not _is_orbax_pytree_dir(path)
-    ):
-      found.append(path)
-  return found
-
-
-def _written_by_v1(step_dir: str) -> bool:
-  try:
-    with open(os.path.join(step_dir, '_CHECKPOINT_METADATA')) as f:
-      handlers = json.load(f).get('item_handlers') or {}
-  except (OSError, ValueError):
-    return False
-  return any('.experimental.v1.' in str(h) for h in handlers.values())
-
-
-def detect_format(path: str | os.PathLike, prefix: str = 'checkpoint_') -> str:
-  """Returns which checkpoint format a directory holds.
-
-  One of 'flax-msgpack', 'flax-orbax', 'flax-mixed' (both Flax kinds),
-  'orbax-manager', 'orbax-v1', 'empty' or 'unknown'.
-
-  >>> import tempfile
-  >>> detect_format(tempfile.mkdtemp())
-  'empty'
-  """
-  path = os.fspath(path)
-  if not os.path.exists(path):
-    raise FileNotFoundError(f'no such directory: {path}')
-  if not os.path.isdir(path):
-    raise NotADirectoryError(f'not a directory: {path}')
-  if not os.listdir(path):
-    return EMPTY
-  if os.path.isfile(os.path.join(path, 'orbax.checkpoint')):
-    return ORBAX_V1  # A single checkpoint written by v1 `ocp.save`.
-  manager_steps = _step_dirs_with_items(path)
-  if manager_steps:
-    return ORBAX_V1 if all(map(_written_by_v1, manager_steps)) else ORBAX_MANAGER
-  steps, _ = classify_flax_entries(path, prefix)
-  formats = {s.format for s in steps}
-  if formats == {FLAX_MSGPACK}:
-    return FLAX_MSGPACK
-  if formats == {FLAX_ORBAX}:
-    return FLAX_ORBAX
-  if formats:
-    return FLAX_MIXED
-  return UNKNOWN
 
 
 def _to_numpy(tree: Any) -> Any:

@@ -26,7 +26,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ckpt_widgets import names, scan
+from ckpt_widgets import names, scan, upstream
 from ckpt_widgets.errors import error_headline
 from ckpt_widgets.pytrees import compare
 
@@ -172,7 +172,7 @@ def watch_commits(root: Path, delay: Callable[[int | None], float] = lambda step
     Orbax backend) ends in `atomicity.on_commit_callback`, which writes commit_success.txt
     and renames the tmp folder; the wrapper runs in the save's own (background) thread.
     """
-    from orbax.checkpoint._src.path import atomicity
+    atomicity = upstream.orbax_atomicity()
 
     commits = Commits(root)
     original = atomicity.on_commit_callback
@@ -304,15 +304,11 @@ def restore_step(step_dir: Path) -> Any:
     """
     import orbax.checkpoint as ocp
 
-    if (step_dir / names.PYTREE_METADATA_FILE).exists():
-        item = step_dir
-    else:
-        items = sorted(p for p in step_dir.iterdir()
-                       if p.is_dir() and (p / names.PYTREE_METADATA_FILE).exists())
-        if len(items) != 1:
-            raise ValueError(f'expected one saved item in step folder {step_dir.name}, '
-                             f'found {[p.name for p in items]}')
-        item = items[0]
+    items = [p for p in names.pytree_item_dirs(step_dir) if (p / names.PYTREE_METADATA_FILE).exists()]
+    if len(items) != 1:
+        raise ValueError(f'expected one saved item in step folder {step_dir.name}, '
+                         f'found {[p.name for p in items]}')
+    item = items[0]
     with ocp.PyTreeCheckpointer() as ckptr:
         return quietly(ckptr.restore, item, args=ocp.args.PyTreeRestore())
 
@@ -321,17 +317,6 @@ def finished_steps(directory: Path) -> list:
     if not directory.is_dir():
         return []
     return [s for s in scan.list_steps(directory)[1] if s.status == 'kept']
-
-
-@contextlib.contextmanager
-def flax_backend(use_orbax: bool) -> Iterator[None]:
-    import flax
-    before = flax.config.flax_use_orbax_checkpointing
-    flax.config.update('flax_use_orbax_checkpointing', use_orbax)
-    try:
-        yield
-    finally:
-        flax.config.update('flax_use_orbax_checkpointing', before)
 
 
 def steps_text(steps: list[int] | tuple[int, ...]) -> str:

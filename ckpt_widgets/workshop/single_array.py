@@ -12,7 +12,6 @@ from ckpt_widgets.pytrees import compare
 from .harness import (
     error_or_unwaited,
     first_difference,
-    flax_backend,
     is_stub,
     quietly,
     run_learner,
@@ -34,7 +33,7 @@ def _single_array():
 @functools.lru_cache(maxsize=None)
 def _legacy_array() -> Any:
     directory = str(runtime.workdir('exercise_5_flax'))
-    with flax_backend(use_orbax=False):  # the bare array needs the msgpack writer
+    with runtime.flax_msgpack_writer():  # the bare array needs the msgpack writer
         return quietly(legacy_single_array, directory, _single_array())
 
 

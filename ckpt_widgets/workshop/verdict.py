@@ -11,13 +11,14 @@ import dataclasses
 from typing import Callable
 
 from ckpt_widgets import render
+from ckpt_widgets.shown import Shown
 
 _SYMBOLS = {'passed': '✓', 'failed': '✗', 'not attempted': '○'}
 _COLORS = {'passed': '#2e7d32', 'failed': '#c62828', 'not attempted': '#757575'}
 
 
-@dataclasses.dataclass(frozen=True)
-class Verdict:
+@dataclasses.dataclass(frozen=True, repr=False)
+class Verdict(Shown):
     """What a checker found: `status` ('passed', 'failed', 'not attempted') and why.
 
     `message` is the one line that matters (the hint, when failed); `details` are further
@@ -59,12 +60,6 @@ class Verdict:
                 f'<span style="color:{color};font-weight:bold">{_SYMBOLS[self.status]}</span> '
                 f'<b>{render.escape(self.exercise)}</b>: {render.escape(self.message)}'
                 f'{details}</div>')
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {'text/plain': self.text, 'text/html': self.html}
-
-    def __repr__(self) -> str:
-        return self.text
 
     def __bool__(self) -> bool:
         return self.passed

@@ -7,7 +7,6 @@ import pathlib
 import shutil
 import warnings
 
-import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,6 +17,7 @@ from orbax.checkpoint.experimental import v1 as ocp_v1
 
 from ckpt_widgets import health
 from ckpt_widgets.lab.failures import corruption, targets
+from ckpt_widgets.runtime import flax_msgpack_writer
 
 logging.getLogger('absl').setLevel(logging.ERROR)
 # Failed reads leave orbax coroutines un-awaited and an 'Event loop is closed'
@@ -78,7 +78,7 @@ def test_healthy_step_restores_everywhere_and_diagnoses_clean(ckpt):
   outcomes = _outcomes(ckpt)
   assert list(outcomes) == APIS
   for o in outcomes.values():
-    assert o.ok, o.line()
+    assert o.ok, o.text
     np.testing.assert_array_equal(_w(o.value), TREE['params']['w'])
 
 
@@ -88,7 +88,7 @@ def test_truncated_data_file_shows_only_on_restore(ckpt):
   assert damaged.parent.parent.name == 'ocdbt.process_0'
   assert health.diagnose_step(ckpt / '1') is None  # not cheaply visible
   for o in _outcomes(ckpt).values():
-    assert (o.ok, o.error_type) == (False, 'ValueError'), o.line()
+    assert (o.ok, o.error_type) == (False, 'ValueError'), o.text
     assert o.message.startswith('OUT_OF_RANGE: Error reading "params.w/0"')
     assert 'is not valid for value of size' in o.message
 
@@ -115,7 +115,7 @@ def test_garbled_manifest_is_cheap_to_see_and_fails_every_restore(ckpt):
   assert health.diagnose_step(ckpt / '1') == (
       'default/manifest.ocdbt unreadable: not an OCDBT manifest')
   for o in _outcomes(ckpt).values():
-    assert (o.ok, o.error_type) == (False, 'ValueError'), o.line()
+    assert (o.ok, o.error_type) == (False, 'ValueError'), o.text
     assert o.message.startswith('DATA_LOSS: Error opening ')
     assert ('Error decoding manifest: Expected to start with hex bytes'
             ' 0cdb3a2a') in o.message
@@ -134,7 +134,7 @@ def test_flipped_data_bytes_restore_silently_wrong(ckpt):
   corruption.flip_data_bytes(ckpt / '1')
   assert health.diagnose_step(ckpt / '1') is None
   for o in _outcomes(ckpt).values():
-    assert o.ok, o.line()  # no checksum on array data: no error anywhere
+    assert o.ok, o.text  # no checksum on array data: no error anywhere
     assert not np.array_equal(_w(o.value), TREE['params']['w'])
 
 
@@ -163,12 +163,8 @@ def test_damage_functions_refuse_non_checkpoints(tmp_path):
 
 @pytest.fixture
 def legacy_flax_file(tmp_path):
-  old = flax.config.flax_use_orbax_checkpointing
-  flax.config.update('flax_use_orbax_checkpointing', False)
-  try:
+  with flax_msgpack_writer():
     path = flax_checkpoints.save_checkpoint(tmp_path / 'flax', TREE, step=1)
-  finally:
-    flax.config.update('flax_use_orbax_checkpointing', old)
   return tmp_path / 'flax', path
 
 

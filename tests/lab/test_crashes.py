@@ -49,7 +49,7 @@ def test_kill_after_save_returned_keeps_earlier_steps_bit_exact(crashed_dir):
   assert r.lost_steps == ()
   assert r.corrupted_steps == {}
   assert r.nothing_lost
-  assert r.summary() == (
+  assert r.text == (
       'killed after save(2) returned: 2 finished steps verified, 0 lost,'
       ' 0 corrupted; unfinished: 2.orbax-checkpoint-tmp'
   )

@@ -25,7 +25,7 @@ def test_failed_standard_save_hangs_exit(runs):
   assert r.stdout == STR_ERROR
   assert HANG_STDERR in r.stderr_tail
   assert r.entries == ()  # the slow mkdir never ran
-  assert r.line() == ('failed_standard_save: HUNG at exit, killed after 5 s;'
+  assert r.text == ('failed_standard_save: HUNG at exit, killed after 5 s;'
                       ' on disk: nothing')
 
 

@@ -84,7 +84,7 @@ def test_every_process_saves_one_checkpoint_with_a_folder_per_process(tmp_path, 
   _assert_cleaned_up(result)
   # JAX numbers the CPU devices of process 1 from 2048; describe() hides paths and timings.
   assert result.reports[1]['local_device_ids'] == [2048, 2049, 2050, 2051]
-  assert result.describe().splitlines()[0] == (
+  assert result.text.splitlines()[0] == (
       'process 0: exit 0; called_save=true files_named_for_me='
       '["default/array_metadatas/process_0", "default/ocdbt.process_0"] global_device_count=8'
       ' local_device_ids=[0, 1, 2, 3] mode="every_process_saves" process_id=0 process_index=0'

@@ -43,12 +43,12 @@ def state():
   return state.apply_gradients(grads=grads)  # step=1, non-zero Adam moments.
 
 
-from tests.helpers import flax_backend  # noqa: E402
+from ckpt_widgets.runtime import flax_msgpack_writer  # noqa: E402
 
 
 def write_flax_run(directory, state, *, msgpack):
   """Train state at steps 100 and 200, the guide's toy pytree at step 300."""
-  with flax_backend(msgpack):
+  with flax_msgpack_writer(msgpack, hide_deprecation=True):
     for step, target in [(100, state), (200, state.replace(step=2)), (300, TOY)]:
       flax_checkpoints.save_checkpoint(str(directory), target, step, keep=10)
   return directory
@@ -129,7 +129,7 @@ def test_report_text_lists_each_step(tmp_path, state):
 def test_truncated_msgpack_and_corrupt_orbax_steps_are_reported_and_others_convert(tmp_path, state):
   src = tmp_path / 'flax'
   write_flax_run(src, state, msgpack=True)
-  with flax_backend(msgpack=False):
+  with flax_msgpack_writer(False, hide_deprecation=True):
     flax_checkpoints.save_checkpoint(str(src), TOY, 400, keep=10)
   with open(src / 'checkpoint_200', 'r+b') as f:
     f.truncate(100)
@@ -197,7 +197,7 @@ def test_rerun_skips_verified_steps_and_redoes_unrecorded_or_changed_ones(tmp_pa
 
 def test_odd_names_in_source_are_reported_not_guessed(tmp_path, state):
   src = tmp_path / 'flax'
-  with flax_backend(msgpack=True):
+  with flax_msgpack_writer(True, hide_deprecation=True):
     flax_checkpoints.save_checkpoint(str(src), TOY, 7, keep=10)
   (src / 'checkpoint_tmp').write_bytes(b'half a save')
   (src / 'checkpoint_1.5').write_bytes((src / 'checkpoint_7').read_bytes())
@@ -229,7 +229,7 @@ def test_odd_names_in_source_are_reported_not_guessed(tmp_path, state):
 
 def test_custom_prefix(tmp_path):
   src = tmp_path / 'flax'
-  with flax_backend(msgpack=True):
+  with flax_msgpack_writer(True, hide_deprecation=True):
     flax_checkpoints.save_checkpoint(str(src), TOY, 4, prefix='test_')
   report = convert_legacy(src, tmp_path / 'orbax', prefix='test_', progress=False)
   assert [(s.step, s.source) for s in report.steps] == [(4, 'test_4')]
@@ -297,7 +297,7 @@ def test_detect_format(tmp_path, state):
   write_flax_run(tmp_path / 'msgpack', state, msgpack=True)
   write_flax_run(tmp_path / 'flax_orbax', state, msgpack=False)
   write_flax_run(tmp_path / 'mixed', state, msgpack=True)
-  with flax_backend(msgpack=False):
+  with flax_msgpack_writer(False, hide_deprecation=True):
     flax_checkpoints.save_checkpoint(str(tmp_path / 'mixed'), TOY, 400, keep=10)
   convert_legacy(tmp_path / 'msgpack', tmp_path / 'manager', progress=False)
   with ocp_v1.training.Checkpointer(tmp_path / 'v1') as checkpointer:

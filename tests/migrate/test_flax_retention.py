@@ -21,12 +21,12 @@ logging.getLogger('absl').setLevel(logging.ERROR)
 TINY_TREE = {'w': np.arange(3, dtype=np.float32)}
 
 
-from tests.helpers import flax_backend  # noqa: E402
+from ckpt_widgets.runtime import flax_msgpack_writer  # noqa: E402
 
 
 def steps_left_by_flax(directory, steps, keep, n, *, msgpack=True):
   """Runs the real flax save_checkpoint for each step; returns steps on disk."""
-  backend = flax_backend(msgpack=True) if msgpack else contextlib.nullcontext()
+  backend = flax_msgpack_writer(True, hide_deprecation=True) if msgpack else contextlib.nullcontext()
   with backend:
     for step in steps:
       flax_checkpoints.save_checkpoint(

@@ -4,8 +4,9 @@ import orbax.checkpoint as ocp
 import pytest
 
 import ckpt_widgets as cw
+from ckpt_widgets.runtime import flax_msgpack_writer
 from ckpt_widgets.steps import describe_policy, explain_steps, policy_from_options
-from tests.helpers import TOY, flax_backend
+from tests.helpers import TOY
 
 P = ocp.checkpoint_managers
 
@@ -22,7 +23,7 @@ def test_manager_steps_with_reasons_from_orbax_policy(tmp_path):
     assert view.kept == (0, 2, 3, 4)
     assert view.deleted == (1,)
     assert view.text.splitlines() == [
-        f'{tmp_path.name}: orbax, policy: latest 3 or every 2 steps',
+        f'{tmp_path.name}: orbax-manager, policy: latest 3 or every 2 steps',
         'step  status      why',
         '   0  kept        every 2 steps',
         '   1  deleted',
@@ -55,7 +56,7 @@ def test_step_prefix_and_flax_prefix(tmp_path):
     assert view.kept == (4,)
     assert view.model.steps[0].name == 'test__4'
     from flax.training import checkpoints
-    with flax_backend(msgpack=True):
+    with flax_msgpack_writer(True, hide_deprecation=True):
         for step in (1, 2):
             checkpoints.save_checkpoint(tmp_path / 'flax', TOY, step=step, prefix='test_', keep=5)
             checkpoints.save_checkpoint(tmp_path / 'flax', TOY, step=step + 10, prefix='other_')
@@ -71,7 +72,8 @@ def test_unfinished_and_layouts(written, tmp_path):
     assert view.kept == (1,) and view.unfinished == (2,)
     assert '   2  unfinished  save not committed' in view.text
     assert cw.RetainedSteps(written / 'flax_orbax').model.layout == 'flax-orbax'
-    assert cw.RetainedSteps(written / 'v1').model.layout == 'orbax'
+    assert cw.RetainedSteps(written / 'v1').model.layout == 'orbax-v1'
+    assert cw.RetainedSteps(written / 'orbax').model.layout == 'orbax-manager'
 
 
 def test_damaged_step_from_diagnose(tmp_path):
@@ -79,7 +81,7 @@ def test_damaged_step_from_diagnose(tmp_path):
         (tmp_path / str(step)).mkdir()
     view = cw.RetainedSteps(tmp_path, diagnose=lambda p: 'missing _METADATA' if p.name == '2' else None)
     assert view.kept == (1,)
-    assert view.model.with_status('damaged') == (2,)
+    assert view.damaged == (2,)
     assert '   2  damaged     missing _METADATA' in view.text
 
 

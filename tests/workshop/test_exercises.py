@@ -19,10 +19,8 @@ from ckpt_widgets.migrate.retention import FlaxRetention
 @pytest.fixture(scope='module', autouse=True)
 def private_workdirs(tmp_path_factory):
     """The checker's folders (cw.workdir) go to pytest's temp dir, not a new /tmp/ckpt-lab-*."""
-    before = runtime._BASE
-    runtime._BASE = tmp_path_factory.mktemp('exercises')
-    yield runtime._BASE
-    runtime._BASE = before
+    with runtime.workdir_base_at(tmp_path_factory.mktemp('exercises')) as base:
+        yield base
 
 
 # --- reference solutions (the same as notebook 12) ------------------------------------------
@@ -228,7 +226,7 @@ WRONG = [
 
 def assert_deterministic_text(verdict):
     text = verdict.text
-    assert str(runtime._BASE) not in text and '/tmp' not in text, text
+    assert str(runtime.workdir_base()) not in text and '/tmp' not in text, text
     assert not any(unit in text for unit in (' ms', ' s)', 'seconds')), text
     bundle = verdict._repr_mimebundle_()
     assert bundle['text/plain'] == text and bundle['text/html'].startswith('<div')

@@ -32,15 +32,13 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import pathlib
 import warnings
 from typing import Any, Callable
 
 from ckpt_widgets import failure_noise, names
-
-logging.getLogger('absl').setLevel(logging.ERROR)
+from ckpt_widgets.shown import Shown
 
 TMP_SUFFIX = names.TMP_SUFFIX
 _GARBAGE = b'not an ocdbt manifest, just garbage '
@@ -105,9 +103,10 @@ def delete_metadata(step_dir: str | os.PathLike) -> pathlib.Path:
       '_METADATA'
   """
   for item in names.pytree_item_dirs(_existing_step_dir(step_dir)):
-    if (item / '_METADATA').exists():
-      (item / '_METADATA').unlink()
-      return item / '_METADATA'
+    metadata = item / names.PYTREE_METADATA_FILE
+    if metadata.exists():
+      metadata.unlink()
+      return metadata
   raise FileNotFoundError(f'no _METADATA in {step_dir}')
 
 
@@ -120,7 +119,7 @@ def garble_manifest(step_dir: str | os.PathLike) -> pathlib.Path:
       'manifest.ocdbt'
   """
   for item in names.pytree_item_dirs(_existing_step_dir(step_dir)):
-    manifest = item / 'manifest.ocdbt'
+    manifest = item / names.OCDBT_MANIFEST_FILE
     if manifest.exists():
       size = manifest.stat().st_size
       manifest.write_bytes((_GARBAGE * (size // len(_GARBAGE) + 1))[:size])
@@ -143,14 +142,14 @@ def truncate_msgpack(path: str | os.PathLike) -> pathlib.Path:
   return path
 
 
-@dataclasses.dataclass(frozen=True)
-class RestoreOutcome:
+@dataclasses.dataclass(frozen=True, repr=False)
+class RestoreOutcome(Shown):
   """What one restore API did with a checkpoint: ``ok`` or the error it raised.
 
   Example::
 
       >>> RestoreOutcome('v1 load', ok=False, error_type='ValueError',
-      ...                message='DATA_LOSS: ...').line()
+      ...                message='DATA_LOSS: ...').text
       'v1 load: ValueError: DATA_LOSS: ...'
   """
 
@@ -160,10 +159,12 @@ class RestoreOutcome:
   message: str | None = None
   value: Any = None
 
-  def line(self, width: int = 160) -> str:
+  @property
+  def text(self) -> str:
+    """One line: the API and `restored`, or the error (its first 160 characters)."""
     if self.ok:
       return f'{self.api}: restored'
-    return f'{self.api}: {self.error_type}: {self.message[:width]}'
+    return f'{self.api}: {self.error_type}: {self.message[:160]}'
 
 
 def _attempt(api: str, fn: Callable[[], Any]) -> RestoreOutcome:
@@ -189,7 +190,7 @@ def restore_outcomes(
 
   Example::
 
-      >>> [o.line() for o in restore_outcomes('/tmp/ckpt', 1)][0]
+      >>> [o.text for o in restore_outcomes('/tmp/ckpt', 1)][0]
       'CheckpointManager.restore(StandardRestore()): restored'
   """
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top

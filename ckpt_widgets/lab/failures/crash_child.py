@@ -30,7 +30,7 @@ import sys
 
 import numpy as np
 
-TMP_SUFFIX = '.orbax-checkpoint-tmp'
+from ckpt_widgets.names import TMP_SUFFIX
 
 
 def expected_tree(step: int, size: int) -> dict:

@@ -24,14 +24,13 @@ on orbax-checkpoint 0.12.8 (see ``tests/lab/test_crashes.py``):
 Example::
 
     >>> report = crash_during_save('/tmp/crash_demo', kill_step=2)
-    >>> report.summary()
+    >>> report
     'killed after save(2) returned: 2 finished steps verified, 0 lost, 0 corrupted; unfinished: 2.orbax-checkpoint-tmp'
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import pathlib
 import queue
@@ -42,11 +41,9 @@ import threading
 import time
 import warnings
 
-import numpy as np
-
 from ckpt_widgets.lab.failures import crash_child
-
-logging.getLogger('absl').setLevel(logging.ERROR)
+from ckpt_widgets.pytrees import trees_equal
+from ckpt_widgets.shown import Shown
 
 TMP_SUFFIX = crash_child.TMP_SUFFIX
 # Big enough that the background commit of one step outlasts the few
@@ -54,8 +51,8 @@ TMP_SUFFIX = crash_child.TMP_SUFFIX
 DEFAULT_SIZE = 1 << 20
 
 
-@dataclasses.dataclass(frozen=True)
-class CrashReport:
+@dataclasses.dataclass(frozen=True, repr=False)
+class CrashReport(Shown):
   """What a SIGKILL during training left behind, as plain data.
 
   Example::
@@ -85,7 +82,8 @@ class CrashReport:
     """True when every committed step is on disk and restores bit-exact."""
     return not self.lost_steps and not self.corrupted_steps
 
-  def summary(self) -> str:
+  @property
+  def text(self) -> str:
     """One line for a notebook or a test log."""
     unfinished = ', '.join(self.tmp_dirs_after_kill) or 'none'
     return (
@@ -198,22 +196,6 @@ def unfinished_step_dirs(directory: str | os.PathLike) -> tuple[str, ...]:
   ))
 
 
-def _trees_equal_bitwise(restored, expected) -> bool:
-  import jax  # pylint: disable=g-import-not-at-top
-
-  got, got_def = jax.tree.flatten(restored)
-  want, want_def = jax.tree.flatten(expected)
-  if got_def != want_def:
-    return False
-  for g, w in zip(got, want, strict=False):
-    g = np.asarray(g)
-    if g.dtype != w.dtype or g.shape != w.shape:
-      return False
-    if g.tobytes() != w.tobytes():
-      return False
-  return True
-
-
 def verify_steps(
     directory: str | os.PathLike, size: int
 ) -> tuple[tuple[int, ...], tuple[int, ...], dict[int, str]]:
@@ -244,7 +226,7 @@ def verify_steps(
       except Exception as e:  # pylint: disable=broad-except
         corrupted[step] = f'{type(e).__name__}: {str(e)[:200]}'
         continue
-      if _trees_equal_bitwise(restored, crash_child.expected_tree(step, size)):
+      if trees_equal(restored, crash_child.expected_tree(step, size), bitwise=True):
         verified.append(step)
       else:
         corrupted[step] = 'restored values differ from what was saved'

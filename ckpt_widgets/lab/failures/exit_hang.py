@@ -37,6 +37,8 @@ import sys
 import threading
 import time
 
+from ckpt_widgets.shown import Shown
+
 # One script, one mode per run: what a user's training script would do.
 _CHILD = r'''
 import logging, sys
@@ -48,7 +50,8 @@ if slow_storage_s:
   # Slow storage (NFS, a fuse mount): every directory creation takes longer,
   # so the background creation is still running when the script ends.
   import asyncio
-  from orbax.checkpoint._src.path import async_path
+  from ckpt_widgets.upstream import orbax_async_path
+  async_path = orbax_async_path()
   _mkdir = async_path.mkdir
   async def _slow_mkdir(*args, **kwargs):
     await asyncio.sleep(slow_storage_s)
@@ -99,8 +102,8 @@ MODES = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class ExitRun:
+@dataclasses.dataclass(frozen=True, repr=False)
+class ExitRun(Shown):
   """One run of the repro child: did it exit, and what did it leave on disk.
 
   ``exit_wait_s`` is the time from the script's last line to the process
@@ -125,7 +128,8 @@ class ExitRun:
     """True when step 0 was committed (``0`` is on disk, not only a tmp dir)."""
     return '0' in self.entries
 
-  def line(self) -> str:
+  @property
+  def text(self) -> str:
     """One line for a notebook table."""
     if self.hung_at_exit:
       outcome = f'HUNG at exit, killed after {self.exit_wait_s:.0f} s'
@@ -157,7 +161,7 @@ def run_exit_repro(
 
   Example::
 
-      >>> run_exit_repro('/tmp/hang_demo2', 'pytree_save').line()
+      >>> run_exit_repro('/tmp/hang_demo2', 'pytree_save')
       'pytree_save: exited in 0.1 s (code 0); on disk: 0'
   """
   if mode not in MODES:

@@ -23,11 +23,8 @@ Example::
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
-
-logging.getLogger('absl').setLevel(logging.ERROR)
 
 
 def _stored_tree(item_dir: str | os.PathLike) -> Any:
