@@ -30,6 +30,8 @@ class Shown:
         return self.html or f'<pre>{escape(self.text)}</pre>'
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        if self.widget is not None:
+            self.go_live()  # displayed with a widget: from now on it may be seen live
         bundle = self.widget._repr_mimebundle_() if self.widget is not None else {}
         bundle['text/plain'] = self.text
         bundle['text/html'] = self._repr_html_()
@@ -37,3 +39,6 @@ class Shown:
 
     def __repr__(self) -> str:
         return self.text
+
+    def go_live(self) -> None:
+        """Called when displayed with a widget: start whatever keeps the widget current."""

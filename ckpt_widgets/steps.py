@@ -126,9 +126,21 @@ class StepTracker:
         self.label = label or self.directory.name
         self.diagnose = diagnose
         self._seen: set[int] = set()
+        self._diagnosed: dict[str, str | None] = {}
 
-    def timeline(self) -> StepTimeline:
-        """Scan now and return every step seen so far, with its status and reason."""
+    @property
+    def seen(self) -> frozenset[int]:
+        """Every step the timelines so far have seen on disk."""
+        return frozenset(self._seen)
+
+    def timeline(self, *, seen: set[int] | None = None, diagnose: bool = True) -> StepTimeline:
+        """Scan now and return every step seen so far, with its status and reason.
+
+        `seen`: remember steps in this set instead of the tracker's own (a live redraw must not
+        change what the next explicit timeline calls deleted). `diagnose=False`: reuse earlier
+        diagnoses only, reading no step (a background redraw must not make a damaged read print).
+        """
+        memory = self._seen if seen is None else seen
         problem = scan.path_problem(self.directory)
         if problem is None:
             try:
@@ -137,22 +149,24 @@ class StepTracker:
                 problem = f'cannot be read: {e.strerror or e}'
         if problem:
             return StepTimeline(label=self.label, layout='', steps=(), problem=problem)
-        on_disk = [self._checked(s) for s in on_disk]
+        on_disk = [self._checked(s, diagnose) for s in on_disk]
         kept = [s.step for s in on_disk if s.status == 'kept']
         reasons = explain_steps(self.policy, kept)
         present = {s.step for s in on_disk}
         states = [dataclasses.replace(s, reason=reasons.get(s.step, s.reason)) if s.status == 'kept'
                   else s for s in on_disk]
-        states += [StepState(step=s, status='deleted') for s in self._seen - present]
-        self._seen |= present
+        states += [StepState(step=s, status='deleted') for s in memory - present]
+        memory |= present
         states.sort(key=lambda s: (s.step, s.status))
         return StepTimeline(label=self.label, layout=layout, steps=tuple(states),
                             policy=describe_policy(self.policy))
 
-    def _checked(self, state: StepState) -> StepState:
+    def _checked(self, state: StepState, diagnose: bool = True) -> StepState:
         if state.status == 'unfinished':
             return dataclasses.replace(state, reason='save not committed')
         if self.diagnose is None:
             return state
-        problem = self.diagnose(self.directory / state.name)
+        if diagnose:
+            self._diagnosed[state.name] = self.diagnose(self.directory / state.name)
+        problem = self._diagnosed.get(state.name)
         return dataclasses.replace(state, status='damaged', reason=problem) if problem else state

@@ -4,6 +4,11 @@ Displaying a view emits three things together: the live widget (JupyterLab, Cola
 `text/html` snapshot (GitHub, nbviewer, exported HTML) and a deterministic `text/plain`
 (what nbval compares). Background refreshes only set widget values, so a thread never prints
 into whichever cell happens to be running.
+
+A displayed view over a folder stays live by itself: displaying it registers its folder with
+the kernel's one watcher (`watch.py`), which calls `redraw()` after each burst of changes.
+`redraw()` updates the widget only; `.model`, `.text` and what the next `refresh()` reports
+change only when code calls `refresh()`, so stored text outputs stay what the code asked for.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any, Callable, Iterator
 
 import ipywidgets as widgets
 
-from . import failure_noise, pytrees, render, scan
+from . import failure_noise, pytrees, render, scan, watch
 from .errors import error_headline
 from .model import Comparison
 from .read_step import restore_path
@@ -24,7 +29,13 @@ from .steps import StepTracker
 
 
 class View(Shown):
-    """Base of the live views: `refresh()` rescans and updates the widget in place."""
+    """Base of the live views: `refresh()` rescans and updates the widget in place.
+
+    A view with a `folder` redraws its widget whenever that folder changes, from the moment it
+    is displayed (or `go_live()` is called) until `close()` or garbage collection.
+    """
+
+    folder: Path | None = None  # watched once displayed; None: nothing to watch
 
     def __init__(self) -> None:
         if self.widget is None:
@@ -32,6 +43,8 @@ class View(Shown):
         self.text = self.html = ''
         self.model: Any = None
         self.error: BaseException | None = None  # last failure of a background refresh
+        # Serializes refresh() and background redraws, so the last one to draw read the disk last.
+        self._drawing = threading.RLock()
         self.refresh()
 
     def _build(self) -> Any:
@@ -40,18 +53,48 @@ class View(Shown):
     def _render(self, model: Any) -> tuple[str, str]:
         raise NotImplementedError
 
-    def refresh(self) -> View:
-        """Rescan and redraw; returns the view so a cell can end with `view.refresh()`."""
-        model = self._build()
-        text, html = self._render(model)
-        self.model, self.text = model, text
-        if html != self.html:
-            self.html = html
+    def refresh(self, *, if_changed: bool = False) -> View:
+        """Rescan and redraw; returns the view so a cell can end with `view.refresh()`.
+
+        `if_changed`: skip rendering when the scan equals the last one (what `follow` polls with).
+        """
+        with self._drawing:
+            model = self._build()
+            if if_changed and model == self.model:
+                return self
+            text, html = self._render(model)
+            self.model, self.text, self.html = model, text, html
             self._publish(html)
         return self
 
+    def redraw(self) -> None:
+        """Rescan and update the widget only (what the watcher calls, from its thread).
+
+        Never raises and never prints: a failure is kept in `.error`.
+        """
+        try:
+            with self._drawing:
+                self._publish(self._render(self._build_live())[1])
+        except Exception as e:  # noqa: BLE001 - a background thread has nobody to raise to
+            self.error = e
+
+    def _build_live(self) -> Any:
+        """The model for a background redraw; must not change what `refresh()` reports."""
+        return self._build()
+
     def _publish(self, html: str) -> None:
-        self.widget.value = html
+        if self.widget.value != html:
+            self.widget.value = html
+
+    def go_live(self) -> None:
+        """Watch `folder` (if any) and redraw on every change; idempotent."""
+        if self.folder is not None and '_watch_key' not in self.__dict__:
+            watch.watch(self, self.folder)
+
+    def close(self) -> None:
+        """Stop watching and close the widget (the view's text and model stay readable)."""
+        watch.unwatch(self)
+        self.widget.close()
 
     @contextlib.contextmanager
     def follow(self, every: float = 0.1) -> Iterator[View]:
@@ -65,7 +108,7 @@ class View(Shown):
         def poll() -> None:
             while not stop.wait(every):
                 try:
-                    self.refresh()
+                    self.refresh(if_changed=True)
                 except Exception as e:  # noqa: BLE001 - shown by the final refresh, never printed
                     self.error = e
 
@@ -89,6 +132,7 @@ class DirectoryTree(View):
     def __init__(self, path: str | Path, *, limit: int = scan.DEFAULT_LIMIT,
                  expand: str = 'latest') -> None:
         self.path, self.limit, self.expand = Path(path), limit, expand
+        self.folder = self.path
         super().__init__()
 
     def _build(self):
@@ -111,10 +155,20 @@ class RetainedSteps(View):
                  diagnose: Callable[[Path], str | None] | None = None) -> None:
         self.tracker = StepTracker(source, prefix=prefix, policy=policy, label=label,
                                    diagnose=diagnose)
+        self.folder = self.tracker.directory
+        self._live_seen: set[int] = set()
+        self.live_model = None  # the timeline of the last background redraw
         super().__init__()
 
     def _build(self):
         return self.tracker.timeline()
+
+    def _build_live(self):
+        # Own memory of steps seen (so "deleted" in the text depends only on refresh() calls)
+        # and earlier diagnoses only (reading a damaged step could print).
+        self._live_seen |= self.tracker.seen
+        self.live_model = self.tracker.timeline(seen=self._live_seen, diagnose=False)
+        return self.live_model
 
     def _render(self, model):
         return render.steps_text(model), render.steps_html(model)
@@ -226,6 +280,11 @@ class Row(Shown):
                 view.refresh()
         return self
 
+    def go_live(self) -> None:
+        for view in self.views:
+            if hasattr(view, 'go_live'):
+                view.go_live()
+
     @property
     def text(self) -> str:
         texts = [v.text for v in self.views]
@@ -261,10 +320,16 @@ class Dashboard(View):
         self.selector.observe(self._on_select, names='value')
         self.widget = widgets.VBox([self.tree.widget, self.steps.widget, self.selector,
                                     self.restored.widget])
+        self.folder = self.steps.tracker.directory
         super().__init__()
 
     def _publish(self, html: str) -> None:
         pass  # the parts update their own widgets
+
+    def refresh(self, *, if_changed: bool = False) -> Dashboard:
+        # Always re-render: the text joins the parts', and the tree can change while the steps
+        # (this view's model) do not.
+        return super().refresh()
 
     def _on_select(self, change) -> None:
         if change['new'] is not None and change['new'] != self.selected:
@@ -291,11 +356,34 @@ class Dashboard(View):
     def _build(self):
         self.tree.refresh()
         self.steps.refresh()
-        options = list(self.steps.kept)
+        self._offer(self.steps.kept)
+        return self.steps.model
+
+    def _build_live(self):
+        self.tree.redraw()
+        self.steps.redraw()
+        if self.steps.live_model is not None:
+            self._offer(self.steps.live_model.kept)
+        return self.steps.live_model
+
+    def redraw(self) -> None:
+        try:
+            with self._drawing:
+                self._build_live()  # the parts publish their own widgets
+        except Exception as e:  # noqa: BLE001 - a background thread has nobody to raise to
+            self.error = e
+
+    def close(self) -> None:
+        super().close()
+        for part in (self.tree, self.steps, self.restored):
+            part.close()
+        self.selector.close()
+
+    def _offer(self, kept) -> None:
+        options = list(kept)
         if list(self.selector.options) != options:
             self.selector.options = options
             self.selector.value = self.selected if self.selected in options else None
-        return self.steps.model
 
     def _render(self, model):
         text = '\n\n'.join([self.tree.text, self.steps.text, self.restored.text])

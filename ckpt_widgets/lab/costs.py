@@ -8,7 +8,7 @@ and the notebook `10_performance` (a small, live version), so both time exactly 
 >>> with tempfile.TemporaryDirectory() as d:
 ...     runs = measure('orbax_sync', tree, d, repeats=1)
 >>> sorted(runs)
-['blocked_s', 'restore_s', 'save_s']
+['blocked_s', 'restore_cpu_s', 'restore_s', 'save_cpu_s', 'save_s']
 
 Methods (`METHODS`), each saving a pytree of jax Arrays and restoring it onto the same shardings:
 - `flax_msgpack`: `flax.training.checkpoints` with `flax_use_orbax_checkpointing=False`: one msgpack
@@ -255,12 +255,15 @@ ASYNC_METHODS = ('orbax_async', 'manager_async', 'v1_async')
 
 
 def measure(method: str, tree: Any, directory: str | os.PathLike, repeats: int = 3,
-            check: bool = True) -> dict[str, list[float]]:
+            check: bool = True,
+            methods: dict[str, Callable[[], _Method]] | None = None) -> dict[str, list[float]]:
     """Time `repeats` saves and restores of `tree` with one method; seconds per run.
 
     `blocked_s`: until `save()` returns, i.e. how long the training loop stands still;
     `save_s`: until the checkpoint is durable (`wait_until_finished` for async methods);
-    `restore_s`: loading it back onto the tree's shardings after `drop_page_cache`.
+    `restore_s`: loading it back onto the tree's shardings after `drop_page_cache`;
+    `save_cpu_s` / `restore_cpu_s`: CPU seconds of the whole process (all threads) meanwhile:
+    near the core count x wall time, the CPU is the bound, not the disk.
     One untimed warm-up save and restore first (thread pools, first-call code paths). With `check`, the
     first restore is compared leaf by leaf with `tree` (outside the timings).
 
@@ -268,13 +271,15 @@ def measure(method: str, tree: Any, directory: str | os.PathLike, repeats: int =
     """
     import jax
 
-    if method not in METHODS:
-        raise ValueError(f'unknown method {method!r}; choose one of {sorted(METHODS)}')
+    methods = METHODS if methods is None else methods  # e.g. tuning.OPTIONS
+    if method not in methods:
+        raise ValueError(f'unknown method {method!r}; choose one of {sorted(methods)}')
     if repeats < 1:
         raise ValueError(f'repeats must be at least 1, got {repeats}')
     directory = Path(directory).absolute() / method
-    runner = METHODS[method]()
-    runs: dict[str, list[float]] = {'blocked_s': [], 'save_s': [], 'restore_s': []}
+    runner = methods[method]()
+    runs: dict[str, list[float]] = {k: [] for k in ('blocked_s', 'save_s', 'restore_s',
+                                                     'save_cpu_s', 'restore_cpu_s')}
     try:
         for i in range(-1, repeats):  # i == -1: the warm-up
             path = directory / f'run_{i + 1}'
@@ -284,15 +289,15 @@ def measure(method: str, tree: Any, directory: str | os.PathLike, repeats: int =
             saving = tree if i >= 0 else jax.tree.map(lambda a: a[:8192], tree)
             abstract = abstract_tree(saving)
             jax.block_until_ready(saving)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             runner.save(path, saving)
             blocked = time.perf_counter() - start
             runner.finish()
-            saved = time.perf_counter() - start
+            saved, save_cpu = time.perf_counter() - start, time.process_time() - cpu
             drop_page_cache(path)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             restored = jax.block_until_ready(runner.restore(path, abstract))
-            restored_s = time.perf_counter() - start
+            restored_s, restore_cpu = time.perf_counter() - start, time.process_time() - cpu
             if check and i == 0:
                 same_shardings = all(a.sharding == b.sharding for a, b in zip(
                     jax.tree.leaves(tree), jax.tree.leaves(restored), strict=True))
@@ -304,6 +309,8 @@ def measure(method: str, tree: Any, directory: str | os.PathLike, repeats: int =
                 runs['blocked_s'].append(blocked)
                 runs['save_s'].append(saved)
                 runs['restore_s'].append(restored_s)
+                runs['save_cpu_s'].append(save_cpu)
+                runs['restore_cpu_s'].append(restore_cpu)
     finally:
         runner.close()
         shutil.rmtree(directory, ignore_errors=True)

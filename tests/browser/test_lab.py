@@ -10,6 +10,25 @@ from tests.browser.lab_support import RECORDER, errors_in_outputs, open_notebook
 VIEW = '.jp-OutputArea .ckpt-widgets'
 
 
+# True when every displayed view of `folder` shows the same steps: the directory trees list
+# exactly the step folders that the step views keep (their boxes' tooltips "step N: kept"),
+# and both kinds of view are there.
+LIVE_VIEWS_AGREE = """
+(folder) => {
+  const views = (kind, start) => [...document.querySelectorAll(
+      `.jp-OutputArea .ckpt-widgets.${kind}`)].filter(el => el.innerText.startsWith(start));
+  const sorted = (numbers) => numbers.map(Number).sort((a, b) => a - b).join(',');
+  const onDisk = views('directory-tree', folder + '/').map(el => sorted(
+      [...el.innerText.matchAll(/^[├└]── (\\d+)\\//gm)].map(m => m[1])));
+  const kept = views('retained-steps', folder + ':').map(el => sorted(
+      [...el.querySelectorAll('span[title]')].map(s => s.title.match(/^step (\\d+): kept/))
+          .filter(Boolean).map(m => m[1])));
+  const all = [...onDisk, ...kept];
+  return onDisk.length > 0 && kept.length > 0 && all.every(s => s === all[0]) && all[0] === '2,3';
+}
+"""
+
+
 def run_notebook(page, lab, name: str) -> None:
     open_notebook(page, lab, name)
     page.evaluate(RECORDER)
@@ -50,6 +69,9 @@ def test_async_save_is_seen_unfinished_then_finished_live(lab, page):
     assert any('├── 1/' in s and '2/' in s and 'orbax-checkpoint-tmp' not in s for s in tree_states)
     # PytreeView and comparisons rendered from the live kernel
     assert page.locator(f'{VIEW}.comparison').count() >= 1
+    # After the last cell, with nothing re-run and no follow() block, both views of 04_live
+    # redraw by themselves (the kernel's folder watcher) and agree with the disk: steps 2, 3.
+    page.wait_for_function(f"({LIVE_VIEWS_AGREE})('04_live')", timeout=30_000)
     page.locator(f'{VIEW}.retained-steps').first.scroll_into_view_if_needed()
     screenshot(page, 'lab-04_async_checkpointing')
 
