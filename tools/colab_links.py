@@ -17,7 +17,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BADGE_IMAGE = 'https://colab.research.google.com/assets/colab-badge.svg'
 _BADGE = re.compile(r'\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)')
-_INSTALL = re.compile(r'"orbax-migration-lab @ git\+[^"]*"')
+_INSTALL = re.compile(r'^import sys\nif "google\.colab" in sys\.modules:.*?(?=^```)', re.S | re.M)
+# The first code cell of every notebook. In Colab it installs the pinned stack from the
+# repository; a module Colab had loaded before (an older numpy, say) keeps its old version in
+# memory, so the cell then asks for a restart; after it the install is a no-op and says nothing.
+INSTALL_CELL = """import sys
+if "google.colab" in sys.modules:  # Colab only: the pinned stack + ckpt_widgets
+    %pip install -q "orbax-migration-lab @ git+{repository}@{branch}"
+    import importlib.metadata
+    stale = [m for m in ("numpy", "jax", "flax") if m in sys.modules and
+             getattr(sys.modules[m], "__version__", None) != importlib.metadata.version(m)]
+    if stale:
+        print("Restart the runtime (Runtime > Restart session), then run all cells again:",
+              ", ".join(stale), "were loaded before the install.")
+"""
 
 
 def settings() -> tuple[str, str]:
@@ -42,7 +55,8 @@ def badge(repository: str, branch: str, notebook: str) -> str:
 
 def updated_source(text: str, notebook: str, repository: str, branch: str) -> str:
     """A notebook source with its badge (under the title) and install cell brought up to date."""
-    text = _INSTALL.sub(f'"orbax-migration-lab @ git+{repository}@{branch}"', text)
+    cell = INSTALL_CELL.format(repository=repository, branch=branch)
+    text = _INSTALL.sub(lambda m: cell, text)
     line = badge(repository, branch, notebook)
     if _BADGE.search(text):
         return _BADGE.sub(line, text, count=1)

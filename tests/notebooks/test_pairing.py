@@ -41,3 +41,10 @@ def test_notebook_is_executed_and_stored_without_widget_ids(ipynb: Path):
     assert all(c.get('execution_count') for c in code), (
         f'{ipynb.name} has cells that were never executed: run `make refresh NB=notebooks/{ipynb.name}`')
     assert 'widgets' not in nb.metadata, f'{ipynb.name} stores widget state: run `make refresh`'
+
+
+@pytest.mark.parametrize('md', SOURCES, ids=lambda p: p.name)
+def test_source_is_myst_markdown(md: Path):
+    # MyST is what jupytext.toml pairs and what Sphinx/myst-nb sites (JAX, Flax) read.
+    fmt = jupytext.read(md).metadata['jupytext']['text_representation']['format_name']
+    assert fmt == 'myst', f'{md.relative_to(ROOT)} is {fmt!r}, not MyST: run `make myst`'
