@@ -11,7 +11,7 @@ MODULES = [
     'ckpt_widgets.model', 'ckpt_widgets.errors', 'ckpt_widgets.deprecation_events',
     'ckpt_widgets.failure_noise', 'ckpt_widgets.health', 'ckpt_widgets.shown', 'ckpt_widgets.upstream',
     'ckpt_widgets.migrate.retention',
-    'ckpt_widgets.lab.examples', 'ckpt_widgets.lab.async_watch',
+    'ckpt_widgets.lab.examples', 'ckpt_widgets.lab.async_watch', 'ckpt_widgets.lab.child',
     'ckpt_widgets.workshop', 'ckpt_widgets.workshop.verdict', 'ckpt_widgets.workshop.harness',
     'ckpt_widgets.workshop.legacy_code', 'ckpt_widgets.workshop.hints',
     'ckpt_widgets.workshop.progress', 'ckpt_widgets.workshop.board',

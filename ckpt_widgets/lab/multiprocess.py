@@ -23,7 +23,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ckpt_widgets.lab import multiprocess_worker as _worker
+from ckpt_widgets.lab.child import Child, absolute_dir, kill_all
 from ckpt_widgets.shown import Shown
 
 __all__ = [
@@ -58,7 +58,6 @@ _NOISE_FRAGMENTS = (
 # Report fields that change from run to run: kept in `reports`, not printed.
 _VOLATILE_REPORT_KEYS = ('directory', 'elapsed_s')
 _POLL_SECONDS = 0.05
-_KILL_WAIT_SECONDS = 5.0
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -168,10 +167,8 @@ def run_processes(
     port = free_local_port()
     started = time.monotonic()
     deadline = started + timeout
-    procs: list[subprocess.Popen] = []
+    children: list[Child] = []
     outputs = []
-    timed_out = False
-    failed = None
     with contextlib.ExitStack() as stack:
         log_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix='ckpt-mp-logs-'))
         try:
@@ -180,28 +177,23 @@ def run_processes(
                 out = stack.enter_context(open(os.path.join(log_dir, f'{i}.out'), 'w+b'))
                 err = stack.enter_context(open(os.path.join(log_dir, f'{i}.err'), 'w+b'))
                 outputs.append((out, err))
-                procs.append(
-                    subprocess.Popen(
-                        [*command, *map(str, worker_args)],
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=err,
-                        env=_child_environment(port, num_processes, i, devices_per_process),
-                        # Own process group: killpg reaches anything the worker spawns.
-                        start_new_session=True,
-                    )
-                )
-            failed, timed_out = _wait_for_all(procs, deadline)
+                children.append(Child(
+                    [*command, *map(str, worker_args)],
+                    stdout=out,
+                    stderr=err,
+                    env=_child_environment(port, num_processes, i, devices_per_process),
+                ))
+            failed, timed_out = _wait_for_all(children, deadline)
         finally:
-            # Also on KeyboardInterrupt or a failed Popen: never leave a worker behind.
-            _kill_all(procs)
+            # Also on KeyboardInterrupt or a failed start: never leave a worker behind.
+            kill_all(children)
         result = ProcessRunResult(
-            returncodes=tuple(p.returncode for p in procs),
+            returncodes=tuple(c.returncode for c in children),
             reports=tuple(_read_report(out) for out, _ in outputs),
             stderr_tails=tuple(_read_tail(err, stderr_tail_lines) for _, err in outputs),
             elapsed_s=round(time.monotonic() - started, 2),
             port=port,
-            pids=tuple(p.pid for p in procs),
+            pids=tuple(c.pid for c in children),
             timed_out=timed_out,
             failed_process=failed,
         )
@@ -234,9 +226,7 @@ def save_global_array_from_processes(
         result.reports[0]['files_named_for_me']
         # ['default/array_metadatas/process_0', 'default/ocdbt.process_0']
     """
-    directory = os.fspath(directory)
-    if not os.path.isabs(directory):
-        raise ValueError(f'directory must be an absolute path (Orbax refuses relative ones), got {directory!r}')
+    directory = os.fspath(absolute_dir(directory, empty=False))
     if mode not in WORKER_MODES:
         raise ValueError(f'unknown mode {mode!r}; choose one of {", ".join(WORKER_MODES)}')
     _check_run_arguments(num_processes, devices_per_process, timeout)
@@ -297,10 +287,10 @@ def _child_environment(port: int, num_processes: int, process_id: int, devices: 
     return env
 
 
-def _wait_for_all(procs, deadline) -> tuple[int | None, bool]:
+def _wait_for_all(children, deadline) -> tuple[int | None, bool]:
     """Poll until all exit 0 (None, False), one fails (its id, False) or timeout (None, True)."""
     while True:
-        codes = [p.poll() for p in procs]
+        codes = [c.returncode for c in children]
         for i, code in enumerate(codes):
             if code not in (None, 0):
                 return i, False
@@ -309,20 +299,6 @@ def _wait_for_all(procs, deadline) -> tuple[int | None, bool]:
         if time.monotonic() >= deadline:
             return None, True
         time.sleep(_POLL_SECONDS)
-
-
-def _kill_all(procs) -> None:
-    for p in procs:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    for p in procs:
-        try:
-            p.wait(timeout=_KILL_WAIT_SECONDS)
-        except subprocess.TimeoutExpired:  # Unkillable (D state): report, don't hang.
-            pass
 
 
 def _read_report(stream) -> dict | None:

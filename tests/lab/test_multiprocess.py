@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import ckpt_widgets
-from ckpt_widgets.lab import multiprocess
+from ckpt_widgets.lab import child, multiprocess
 from ckpt_widgets.lab.multiprocess import (
   ProcessRunError,
   run_processes,
@@ -196,7 +196,7 @@ def test_an_interrupt_while_waiting_kills_the_children(tmp_path, monkeypatch):
     script = tmp_path / 'sleep.py'
     script.write_text('import time\ntime.sleep(600)\n')
     started = []
-    real_popen = multiprocess.subprocess.Popen
+    real_popen = child.subprocess.Popen
 
     def recording_popen(*args, **kwargs):
         started.append(real_popen(*args, **kwargs))
@@ -205,7 +205,7 @@ def test_an_interrupt_while_waiting_kills_the_children(tmp_path, monkeypatch):
     def interrupted_wait(procs, deadline):
         raise KeyboardInterrupt  # what Ctrl-C / "interrupt kernel" does
 
-    monkeypatch.setattr(multiprocess.subprocess, 'Popen', recording_popen)
+    monkeypatch.setattr(child.subprocess, 'Popen', recording_popen)
     monkeypatch.setattr(multiprocess, '_wait_for_all', interrupted_wait)
     with pytest.raises(KeyboardInterrupt):
         run_processes(script, num_processes=2, timeout=60)
@@ -218,7 +218,7 @@ def test_an_interrupt_while_waiting_kills_the_children(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     'kwargs, error, fragment',
     [
-        (dict(directory='relative/ckpts'), ValueError, 'must be an absolute path'),
+        (dict(directory='relative/ckpts'), ValueError, 'directory must be absolute'),
         (dict(mode='everyone_saves'), ValueError, "unknown mode 'everyone_saves'"),
         (dict(shape=(60, 16)), ValueError, 'shape[0]=60 must be divisible by the 8 devices'),
         (dict(num_processes=0), ValueError, 'need at least 1 process'),

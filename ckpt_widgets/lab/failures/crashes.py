@@ -34,13 +34,11 @@ import dataclasses
 import os
 import pathlib
 import queue
-import signal
-import subprocess
 import sys
-import threading
 import time
 import warnings
 
+from ckpt_widgets.lab.child import Child, absolute_dir
 from ckpt_widgets.lab.failures import crash_child
 from ckpt_widgets.pytrees import trees_equal
 from ckpt_widgets.shown import Shown
@@ -94,38 +92,35 @@ class CrashReport(Shown):
 
 
 class _Child:
-    """The child process plus a thread that turns its stdout into events."""
+    """The child process plus a reader that turns its stdout into events."""
 
     def __init__(self, directory: pathlib.Path, child_args: list[str]):
         env = dict(os.environ)
         env.setdefault('JAX_PLATFORMS', 'cpu')
-        # -P: do not put ckpt_widgets/ on sys.path, its module names could
-        # shadow real packages in the child.
-        self.proc = subprocess.Popen(
-            [sys.executable, '-P', crash_child.__file__,
-             '--directory', str(directory), *child_args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        )
         self.events: queue.Queue[str | None] = queue.Queue()
         self.lines: list[str] = []
         self._stderr: list[str] = []
-        self._threads = [
-            threading.Thread(target=self._read_stdout, daemon=True),
-            threading.Thread(target=self._read_stderr, daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
+        # -P: do not put ckpt_widgets/ on sys.path, its module names could
+        # shadow real packages in the child.
+        self.child = Child(
+            [sys.executable, '-P', crash_child.__file__,
+             '--directory', str(directory), *child_args],
+            env=env, on_stdout=self._read_stdout, on_stderr=self._read_stderr,
+        )
+        self.proc = self.child.proc
 
-    def _read_stdout(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line.strip())
-            self.events.put(line.strip())
-        self.events.put(None)  # EOF
+    def _read_stdout(self, line: str | None) -> None:
+        if line is None:  # EOF
+            self.events.put(None)
+            return
+        self.lines.append(line.strip())
+        self.events.put(line.strip())
 
-    def _read_stderr(self) -> None:
-        for line in self.proc.stderr:
-            self._stderr.append(line)
-            del self._stderr[:-20]  # keep a tail for error messages only
+    def _read_stderr(self, line: str | None) -> None:
+        if line is None:
+            return
+        self._stderr.append(line)
+        del self._stderr[:-20]  # keep a tail for error messages only
 
     def wait_for(self, prefix: str, timeout_s: float) -> str:
         """Returns the first new stdout line starting with ``prefix``."""
@@ -147,15 +142,8 @@ class _Child:
                 return line
 
     def kill(self) -> int:
-        """SIGKILLs the child, reaps it and drains its output; returns the code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        code = self.proc.wait()
-        for t in self._threads:
-            t.join(timeout=10)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return code
+        """SIGKILLs the child's group, reaps it and drains its output; returns the code."""
+        return self.child.kill()
 
     def steps(self, event: str) -> tuple[int, ...]:
         return tuple(int(line.split()[1]) for line in self.lines if line.startswith(event))
@@ -263,17 +251,6 @@ def _report(child: _Child, directory: pathlib.Path, kill_point: str,
     )
 
 
-def _absolute_dir(directory: str | os.PathLike) -> pathlib.Path:
-    directory = pathlib.Path(directory)
-    if not directory.is_absolute():
-        # Orbax refuses relative paths too; say so before starting a child.
-        raise ValueError(f'directory must be absolute, got {str(directory)!r}')
-    if directory.exists() and any(directory.iterdir()):
-        # Never write a crash demo over someone's checkpoints.
-        raise FileExistsError(f'directory is not empty: {directory}')
-    return directory
-
-
 def crash_during_save(
     directory: str | os.PathLike,
     *,
@@ -295,7 +272,7 @@ def crash_during_save(
     """
     if kill_step < 0:
         raise ValueError(f'kill_step must be >= 0, got {kill_step}')
-    directory = _absolute_dir(directory)
+    directory = absolute_dir(directory)
     t0 = time.perf_counter()
     child = _Child(directory, [
         '--steps', str(kill_step + 1), '--size', str(size),
@@ -335,7 +312,7 @@ def crash_after_delay(
     """
     if delay_s < 0:
         raise ValueError(f'delay_s must be >= 0, got {delay_s}')
-    directory = _absolute_dir(directory)
+    directory = absolute_dir(directory)
     t0 = time.perf_counter()
     # Far more steps than fit in delay_s: the kill always comes first.
     child = _Child(directory, ['--steps', '1000000', '--size', str(size)])

@@ -32,11 +32,11 @@ import dataclasses
 import os
 import pathlib
 import re
-import subprocess
 import sys
 import threading
 import time
 
+from ckpt_widgets.lab.child import Child, absolute_dir
 from ckpt_widgets.shown import Shown
 
 # One script, one mode per run: what a user's training script would do.
@@ -195,62 +195,43 @@ def run_exit_repro(
         raise ValueError(f'unknown mode {mode!r}; choose one of {MODES + OTHER_MODES}')
     if slow_storage_s < 0:
         raise ValueError(f'slow_storage_s must be >= 0, got {slow_storage_s}')
-    directory = pathlib.Path(directory)
-    if not directory.is_absolute():
-        raise ValueError(f'directory must be absolute, got {str(directory)!r}')
-    if directory.exists() and any(directory.iterdir()):
-        raise FileExistsError(f'directory is not empty: {directory}')
+    directory = absolute_dir(directory)
     env = dict(os.environ)
     env.setdefault('JAX_PLATFORMS', 'cpu')
-    proc = subprocess.Popen(
-        [sys.executable, '-c', _CHILD, str(directory), mode,
-         str(slow_storage_s), str(int(signal_timeout_s))],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )
     out_lines, err_lines = [], []
     reached_end = threading.Event()
     ended_at = []
 
-    def read_stdout():
-        for line in proc.stdout:
-            if line.strip() == _END:
-                ended_at.append(time.perf_counter())
-                reached_end.set()
-            else:
-                out_lines.append(line.rstrip('\n'))
+    def read_stdout(line):
+        if line is None:
+            return
+        if line.strip() == _END:
+            ended_at.append(time.perf_counter())
+            reached_end.set()
+        else:
+            out_lines.append(line.rstrip('\n'))
 
-    def read_stderr():
-        for line in proc.stderr:
-            if not _ABSL_LINE.match(line):
-                err_lines.append(line.rstrip('\n'))
-                del err_lines[:-6]
+    def read_stderr(line):
+        if line is not None and not _ABSL_LINE.match(line):
+            err_lines.append(line.rstrip('\n'))
+            del err_lines[:-6]
 
-    readers = [threading.Thread(target=read_stdout, daemon=True),
-               threading.Thread(target=read_stderr, daemon=True)]
-    for t in readers:
-        t.start()
     hung = False
-    try:
+    with Child(
+        [sys.executable, '-c', _CHILD, str(directory), mode,
+         str(slow_storage_s), str(int(signal_timeout_s))],
+        env=env, on_stdout=read_stdout, on_stderr=read_stderr,
+    ) as child:
         deadline = time.monotonic() + start_timeout_s
         while not reached_end.wait(0.05):
-            if proc.poll() is not None or time.monotonic() > deadline:
+            if child.returncode is not None or time.monotonic() > deadline:
                 break
         if reached_end.is_set():
-            try:
-                proc.wait(timeout=exit_timeout_s)
-            except subprocess.TimeoutExpired:
-                hung = True
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        for t in readers:
-            t.join(timeout=10)
-        proc.stdout.close()
-        proc.stderr.close()
+            hung = child.wait(exit_timeout_s) is None
+    returncode = child.returncode
     exit_wait = (time.perf_counter() - ended_at[0]) if ended_at else None
     entries = tuple(sorted(os.listdir(directory))) if directory.is_dir() else ()
-    return ExitRun(mode, hung, exit_wait, None if hung else proc.returncode,
+    return ExitRun(mode, hung, exit_wait, None if hung else returncode,
                    '\n'.join(out_lines), '\n'.join(err_lines), entries)
 
 
