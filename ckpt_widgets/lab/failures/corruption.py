@@ -23,9 +23,13 @@ msgpack truncated             yes (structure walk)       ValueError Unpack faile
 
 Example::
 
-    >>> garble_manifest('/tmp/ckpt/1')
-    PosixPath('/tmp/ckpt/1/default/manifest.ocdbt')
-    >>> health.diagnose_step('/tmp/ckpt/1')
+    >>> import tempfile
+    >>> from ckpt_widgets import health
+    >>> from ckpt_widgets.lab.examples import saved_step
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     step_dir = saved_step(tmp)
+    ...     _ = garble_manifest(step_dir)
+    ...     health.diagnose_step(step_dir)
     'default/manifest.ocdbt unreadable: not an OCDBT manifest'
 """
 
@@ -69,7 +73,10 @@ def truncate_data_file(step_dir: str | os.PathLike) -> pathlib.Path:
 
     Example::
 
-        >>> truncate_data_file('/tmp/ckpt/1').parent.name
+        >>> import tempfile
+        >>> from ckpt_widgets.lab.examples import saved_step
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     truncate_data_file(saved_step(tmp)).parent.name
         'd'
     """
     target = _largest_data_file(step_dir)
@@ -82,7 +89,10 @@ def flip_data_bytes(step_dir: str | os.PathLike, count: int = 64) -> pathlib.Pat
 
     Example::
 
-        >>> flip_data_bytes('/tmp/ckpt/1').parent.name
+        >>> import tempfile
+        >>> from ckpt_widgets.lab.examples import saved_step
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     flip_data_bytes(saved_step(tmp)).parent.name
         'd'
     """
     target = _largest_data_file(step_dir)
@@ -99,7 +109,10 @@ def delete_metadata(step_dir: str | os.PathLike) -> pathlib.Path:
 
     Example::
 
-        >>> delete_metadata('/tmp/ckpt/1').name
+        >>> import tempfile
+        >>> from ckpt_widgets.lab.examples import saved_step
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     delete_metadata(saved_step(tmp)).name
         '_METADATA'
     """
     for item in names.pytree_item_dirs(_existing_step_dir(step_dir)):
@@ -115,7 +128,10 @@ def garble_manifest(step_dir: str | os.PathLike) -> pathlib.Path:
 
     Example::
 
-        >>> garble_manifest('/tmp/ckpt/1').name
+        >>> import tempfile
+        >>> from ckpt_widgets.lab.examples import saved_step
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     garble_manifest(saved_step(tmp)).name
         'manifest.ocdbt'
     """
     for item in names.pytree_item_dirs(_existing_step_dir(step_dir)):
@@ -132,8 +148,12 @@ def truncate_msgpack(path: str | os.PathLike) -> pathlib.Path:
 
     Example::
 
-        >>> truncate_msgpack('/tmp/flax_ckpt/checkpoint_1').name
-        'checkpoint_1'
+        >>> import pathlib, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp, 'checkpoint_1')
+        ...     _ = path.write_bytes(bytes(100))
+        ...     truncate_msgpack(path).stat().st_size
+        50
     """
     path = pathlib.Path(path)
     if not path.is_file():
@@ -190,7 +210,11 @@ def restore_outcomes(
 
     Example::
 
-        >>> [o.text for o in restore_outcomes('/tmp/ckpt', 1)][0]
+        >>> import tempfile
+        >>> from ckpt_widgets.lab.examples import saved_step
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = saved_step(tmp)
+        ...     [o.text for o in restore_outcomes(tmp, 1)][0]
         'CheckpointManager.restore(StandardRestore()): restored'
     """
     import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top

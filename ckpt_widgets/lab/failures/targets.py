@@ -17,7 +17,12 @@ one line).
 
 Example::
 
-    >>> target_mismatches('/tmp/ckpt/1/default', {'w': jnp.zeros((4, 3), jnp.int32)})
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from ckpt_widgets.lab.examples import saved_step
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     item_dir = os.path.join(saved_step(tmp), 'default')
+    ...     target_mismatches(item_dir, {'w': np.zeros((4, 3), np.int32)})
     ['w: shape (4, 3) != stored (3, 4)', 'w: dtype int32 != stored float32 (restore casts silently)']
 """
 
@@ -45,8 +50,11 @@ def abstract_target_from_metadata(item_dir: str | os.PathLike) -> Any:
 
     Example::
 
-        >>> abstract_target_from_metadata('/tmp/ckpt/1/default')['w']
-        ShapeDtypeStruct(shape=(3, 4), dtype=float32, sharding=...)
+        >>> import os, tempfile
+        >>> from ckpt_widgets.lab.examples import saved_step
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     abstract_target_from_metadata(os.path.join(saved_step(tmp), 'default'))['w']
+        ShapeDtypeStruct(shape=(3, 4), dtype=float32...)
     """
     import jax  # pylint: disable=g-import-not-at-top
     import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
@@ -68,7 +76,11 @@ def target_mismatches(item_dir: str | os.PathLike, target: Any) -> list[str]:
 
     Example::
 
-        >>> target_mismatches('/tmp/ckpt/1/default', {'w': jnp.zeros((3, 4))})
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from ckpt_widgets.lab.examples import saved_step
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     target_mismatches(os.path.join(saved_step(tmp), 'default'), {'w': np.zeros((3, 4), np.float32)})
         []
     """
     import jax  # pylint: disable=g-import-not-at-top
