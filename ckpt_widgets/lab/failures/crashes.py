@@ -23,9 +23,11 @@ on orbax-checkpoint 0.12.8 (see ``tests/lab/test_crashes.py``):
 
 Example::
 
-    >>> report = crash_during_save('/tmp/crash_demo', kill_step=2)
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     report = crash_during_save(tmp, kill_step=2, size=1 << 10)
     >>> report
-    'killed after save(2) returned: 2 finished steps verified, 0 lost, 0 corrupted; unfinished: 2.orbax-checkpoint-tmp'
+    killed after save(2) returned: 2 finished steps verified, 0 lost, 0 corrupted; unfinished: 2.orbax-checkpoint-tmp
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ class CrashReport(Shown):
 
     Example::
 
-        >>> r = crash_during_save('/tmp/crash_demo2', kill_step=1)
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     r = crash_during_save(tmp, kill_step=1, size=1 << 10)
         >>> (r.finalized_steps, r.tmp_dirs_after_kill, r.lost_steps)
         ((0,), ('1.orbax-checkpoint-tmp',), ())
     """
@@ -170,7 +174,11 @@ def unfinished_step_dirs(directory: str | os.PathLike) -> tuple[str, ...]:
 
     Example::
 
-        >>> unfinished_step_dirs('/tmp/crash_demo')
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     os.makedirs(os.path.join(tmp, '2.orbax-checkpoint-tmp'))
+        ...     os.makedirs(os.path.join(tmp, '1'))
+        ...     unfinished_step_dirs(tmp)
         ('2.orbax-checkpoint-tmp',)
     """
     import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
@@ -194,8 +202,14 @@ def verify_steps(
 
     Example::
 
-        >>> verify_steps('/tmp/crash_demo', size=1 << 20)[:2]
-        ((0, 1), (0, 1))
+        >>> import tempfile
+        >>> import orbax.checkpoint as ocp
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     with ocp.CheckpointManager(tmp) as mgr:
+        ...         for step in (0, 1):
+        ...             _ = mgr.save(step, args=ocp.args.StandardSave(crash_child.expected_tree(step, 4)))
+        ...     verify_steps(tmp, size=4)
+        ((0, 1), (0, 1), {})
     """
     import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
 
@@ -266,7 +280,9 @@ def crash_during_save(
 
     Example::
 
-        >>> r = crash_during_save('/tmp/crash_demo3', kill_step=2)
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     r = crash_during_save(tmp, kill_step=2, size=1 << 10)
         >>> r.latest_step, r.entries_at_kill['2.orbax-checkpoint-tmp']
         (1, ('_CHECKPOINT_METADATA', 'default.orbax-checkpoint-tmp'))
     """
@@ -306,7 +322,9 @@ def crash_after_delay(
 
     Example::
 
-        >>> r = crash_after_delay('/tmp/crash_demo4', delay_s=0.3)
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     r = crash_after_delay(tmp, delay_s=0.3)
         >>> r.nothing_lost
         True
     """
@@ -336,8 +354,11 @@ def clean_unfinished_steps(
 
     Example::
 
-        >>> clean_unfinished_steps('/tmp/crash_demo')
-        ('2.orbax-checkpoint-tmp',)
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     os.makedirs(os.path.join(tmp, '2.orbax-checkpoint-tmp'))
+        ...     (clean_unfinished_steps(tmp), os.listdir(tmp))
+        (('2.orbax-checkpoint-tmp',), [])
     """
     import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
 

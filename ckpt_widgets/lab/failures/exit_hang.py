@@ -21,7 +21,9 @@ committed; only ``0.orbax-checkpoint-tmp`` is left.
 
 Example::
 
-    >>> r = run_exit_repro('/tmp/hang_demo', 'sync_directory_creation')
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     r = run_exit_repro(tmp, 'sync_directory_creation')
     >>> (r.hung_at_exit, r.returncode, r.entries)
     (False, 0, ('0.orbax-checkpoint-tmp',))
 """
@@ -188,8 +190,10 @@ def run_exit_repro(
 
     Example::
 
-        >>> run_exit_repro('/tmp/hang_demo2', 'pytree_save')
-        'pytree_save: exited in 0.1 s (code 0); on disk: 0'
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     run_exit_repro(tmp, 'pytree_save')
+        pytree_save: exited in ... s (code 0); on disk: 0
     """
     if mode not in MODES + OTHER_MODES:
         raise ValueError(f'unknown mode {mode!r}; choose one of {MODES + OTHER_MODES}')
@@ -247,7 +251,9 @@ def run_all_modes(
 
     Example::
 
-        >>> runs = run_all_modes('/tmp/hang_all', slow_storage_s=0.5)
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     runs = run_all_modes(tmp, exit_timeout_s=5, slow_storage_s=0.5)
         >>> [r.hung_at_exit for r in runs]
         [True, True, False, False, True]
     """
