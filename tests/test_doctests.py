@@ -14,6 +14,7 @@ MODULES = [
     'ckpt_widgets.lab.examples', 'ckpt_widgets.lab.async_watch', 'ckpt_widgets.lab.child',
     'ckpt_widgets.lab.failures.corruption', 'ckpt_widgets.lab.failures.targets',
     'ckpt_widgets.lab.failures.crashes', 'ckpt_widgets.lab.failures.exit_hang',
+    'ckpt_widgets.lab.multiprocess', 'ckpt_widgets.lab.costs',
     'ckpt_widgets.lab.failures.crash_child', 'ckpt_widgets.lab.multiprocess_worker',
     'ckpt_widgets.migrate.convert',
     'ckpt_widgets.workshop', 'ckpt_widgets.workshop.verdict', 'ckpt_widgets.workshop.harness',

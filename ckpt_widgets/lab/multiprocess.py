@@ -7,11 +7,15 @@ joined through a coordinator on ``127.0.0.1``. Every wait has a deadline;
 children run in their own process groups so that a timeout, a failing worker
 or a Ctrl-C in the notebook kills all of them (and anything they started).
 
-Example::
+Example (two JAX processes with 4 CPU devices each save one global array)::
 
-    from ckpt_widgets.lab.multiprocess import save_global_array_from_processes
-    result = save_global_array_from_processes('/tmp/ckpts')  # absolute path
-    result   # one line per process
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     result = save_global_array_from_processes(os.path.join(tmp, 'ckpts'))
+    >>> result.returncodes
+    (0, 0)
+    >>> result.reports[0]['files_named_for_me']
+    ['default/array_metadatas/process_0', 'default/ocdbt.process_0']
 """
 
 from __future__ import annotations
