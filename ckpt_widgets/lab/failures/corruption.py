@@ -62,6 +62,14 @@ def _largest_data_file(step_dir: str | os.PathLike) -> pathlib.Path:
     return files[0]
 
 
+def _first_item_file(step_dir: str | os.PathLike, name: str) -> pathlib.Path:
+    """The file ``name`` of the first pytree item of the step that has one."""
+    for item in names.pytree_item_dirs(_existing_step_dir(step_dir)):
+        if (item / name).exists():
+            return item / name
+    raise FileNotFoundError(f'no {name} in {step_dir}')
+
+
 def _data_files(step_dir: pathlib.Path) -> list[pathlib.Path]:
     """Files under any ``d/``, largest first (the array data, not tree nodes)."""
     files = [p for p in step_dir.rglob('*') if p.is_file() and p.parent.name == 'd']
@@ -115,12 +123,9 @@ def delete_metadata(step_dir: str | os.PathLike) -> pathlib.Path:
         ...     delete_metadata(saved_step(tmp)).name
         '_METADATA'
     """
-    for item in names.pytree_item_dirs(_existing_step_dir(step_dir)):
-        metadata = item / names.PYTREE_METADATA_FILE
-        if metadata.exists():
-            metadata.unlink()
-            return metadata
-    raise FileNotFoundError(f'no _METADATA in {step_dir}')
+    metadata = _first_item_file(step_dir, names.PYTREE_METADATA_FILE)
+    metadata.unlink()
+    return metadata
 
 
 def garble_manifest(step_dir: str | os.PathLike) -> pathlib.Path:
@@ -134,13 +139,10 @@ def garble_manifest(step_dir: str | os.PathLike) -> pathlib.Path:
         ...     garble_manifest(saved_step(tmp)).name
         'manifest.ocdbt'
     """
-    for item in names.pytree_item_dirs(_existing_step_dir(step_dir)):
-        manifest = item / names.OCDBT_MANIFEST_FILE
-        if manifest.exists():
-            size = manifest.stat().st_size
-            manifest.write_bytes((_GARBAGE * (size // len(_GARBAGE) + 1))[:size])
-            return manifest
-    raise FileNotFoundError(f'no manifest.ocdbt in {step_dir}')
+    manifest = _first_item_file(step_dir, names.OCDBT_MANIFEST_FILE)
+    size = manifest.stat().st_size
+    manifest.write_bytes((_GARBAGE * (size // len(_GARBAGE) + 1))[:size])
+    return manifest
 
 
 def truncate_msgpack(path: str | os.PathLike) -> pathlib.Path:
