@@ -283,8 +283,8 @@ def crash_during_save(
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     r = crash_during_save(tmp, kill_step=2, size=1 << 10)
-        >>> r.latest_step, r.entries_at_kill['2.orbax-checkpoint-tmp']
-        (1, ('_CHECKPOINT_METADATA', 'default.orbax-checkpoint-tmp'))
+        >>> r.latest_step, r.tmp_dirs_after_kill
+        (1, ('2.orbax-checkpoint-tmp',))
     """
     if kill_step < 0:
         raise ValueError(f'kill_step must be >= 0, got {kill_step}')
