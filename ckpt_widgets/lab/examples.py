@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 # The classic guide's pytree, string leaf and all, and the target it restores into.
@@ -48,6 +50,26 @@ def train_state(seed: int = 0, features: tuple[int, ...] = (32, 4), input_size: 
     params = {'params': layers}
     return flax_train_state.TrainState.create(apply_fn=model.apply, params=params,
                                                tx=optax.adam(learning_rate))
+
+
+def saved_step(directory, step: int = 1) -> str:
+    """Saves ``{'w': float32 (3, 4)}`` as ``step`` with a CheckpointManager; returns the step dir.
+
+    The small real checkpoint the damage and target drills of notebook 09 start from.
+
+    Example::
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     'default' in os.listdir(saved_step(tmp))
+        True
+    """
+    import orbax.checkpoint as ocp
+
+    with ocp.CheckpointManager(os.fspath(directory)) as mgr:
+        mgr.save(step, args=ocp.args.StandardSave({'w': np.arange(12, dtype=np.float32).reshape(3, 4)}))
+        mgr.wait_until_finished()
+    return os.path.join(os.fspath(directory), str(step))
 
 
 def train_step(state, seed: int = 0):

@@ -7,11 +7,15 @@ joined through a coordinator on ``127.0.0.1``. Every wait has a deadline;
 children run in their own process groups so that a timeout, a failing worker
 or a Ctrl-C in the notebook kills all of them (and anything they started).
 
-Example::
+Example (two JAX processes with 4 CPU devices each save one global array)::
 
-    from ckpt_widgets.lab.multiprocess import save_global_array_from_processes
-    result = save_global_array_from_processes('/tmp/ckpts')  # absolute path
-    result   # one line per process
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     result = save_global_array_from_processes(os.path.join(tmp, 'ckpts'))
+    >>> result.returncodes
+    (0, 0)
+    >>> result.reports[0]['files_named_for_me']
+    ['default/array_metadatas/process_0', 'default/ocdbt.process_0']
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ckpt_widgets.lab import multiprocess_worker as _worker
+from ckpt_widgets.lab.child import Child, absolute_dir, kill_all
 from ckpt_widgets.shown import Shown
 
 __all__ = [
@@ -58,85 +62,84 @@ _NOISE_FRAGMENTS = (
 # Report fields that change from run to run: kept in `reports`, not printed.
 _VOLATILE_REPORT_KEYS = ('directory', 'elapsed_s')
 _POLL_SECONDS = 0.05
-_KILL_WAIT_SECONDS = 5.0
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class ProcessRunResult(Shown):
-  """What a multi-process run did, one entry per process (index = process id).
+    """What a multi-process run did, one entry per process (index = process id).
 
-  Example::
+    Example::
 
-      result.returncodes   # (0, 0)
-      result.reports[1]['rows_held']   # [[32, 40], [40, 48], ...]
-  """
-
-  returncodes: tuple[int | None, ...]
-  reports: tuple[dict | None, ...]
-  stderr_tails: tuple[str, ...]
-  elapsed_s: float
-  port: int
-  pids: tuple[int, ...]
-  timed_out: bool = False
-  failed_process: int | None = None
-
-  @property
-  def ok(self) -> bool:
-    """True when every process exited with code 0 before the deadline."""
-    return not self.timed_out and all(code == 0 for code in self.returncodes)
-
-  @property
-  def text(self) -> str:
-    r"""One line per process: how it ended and what it last reported.
-
-    Leaves out pids, the port, timings and paths, so a notebook can print it
-    as a checked output.
-
-    >>> ProcessRunResult((0, -9), ({'stage': 'done'}, None), ('', ''), 1.0, 1, (8, 9))
-    process 0: exit 0; stage="done"
-    process 1: killed by SIGKILL; reported nothing
+        result.returncodes   # (0, 0)
+        result.reports[1]['rows_held']   # [[32, 40], [40, 48], ...]
     """
-    lines = []
-    for i, code in enumerate(self.returncodes):
-      report = self.reports[i]
-      if report is None:
-        told = 'reported nothing'
-      else:
-        told = ' '.join(
-            f'{key}={json.dumps(value)}'
-            for key, value in sorted(report.items())
-            if key not in _VOLATILE_REPORT_KEYS
-        )
-      lines.append(f'process {i}: {_describe_exit(code)}; {told}')
-    return '\n'.join(lines)
+
+    returncodes: tuple[int | None, ...]
+    reports: tuple[dict | None, ...]
+    stderr_tails: tuple[str, ...]
+    elapsed_s: float
+    port: int
+    pids: tuple[int, ...]
+    timed_out: bool = False
+    failed_process: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every process exited with code 0 before the deadline."""
+        return not self.timed_out and all(code == 0 for code in self.returncodes)
+
+    @property
+    def text(self) -> str:
+        r"""One line per process: how it ended and what it last reported.
+
+        Leaves out pids, the port, timings and paths, so a notebook can print it
+        as a checked output.
+
+        >>> ProcessRunResult((0, -9), ({'stage': 'done'}, None), ('', ''), 1.0, 1, (8, 9))
+        process 0: exit 0; stage="done"
+        process 1: killed by SIGKILL; reported nothing
+        """
+        lines = []
+        for i, code in enumerate(self.returncodes):
+            report = self.reports[i]
+            if report is None:
+                told = 'reported nothing'
+            else:
+                told = ' '.join(
+                    f'{key}={json.dumps(value)}'
+                    for key, value in sorted(report.items())
+                    if key not in _VOLATILE_REPORT_KEYS
+                )
+            lines.append(f'process {i}: {_describe_exit(code)}; {told}')
+        return '\n'.join(lines)
 
 
 class ProcessRunError(RuntimeError):
-  """A worker failed or the run hit its timeout; all children were killed.
+    """A worker failed or the run hit its timeout; all children were killed.
 
-  ``error.result`` is the :class:`ProcessRunResult` with exit codes, reports
-  and stderr tails. Example::
+    ``error.result`` is the :class:`ProcessRunResult` with exit codes, reports
+    and stderr tails. Example::
 
-      try:
-        run_processes(script, timeout=5)
-      except ProcessRunError as error:
-        print(error.result.timed_out, error.result.returncodes)
-  """
+        try:
+          run_processes(script, timeout=5)
+        except ProcessRunError as error:
+          print(error.result.timed_out, error.result.returncodes)
+    """
 
-  def __init__(self, message: str, result: ProcessRunResult):
-    super().__init__(message)
-    self.result = result
+    def __init__(self, message: str, result: ProcessRunResult):
+        super().__init__(message)
+        self.result = result
 
 
 def free_local_port() -> int:
-  """A TCP port on 127.0.0.1 that nothing listens on right now.
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
 
-  >>> 1024 <= free_local_port() < 65536
-  True
-  """
-  with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-    sock.bind(('127.0.0.1', 0))
-    return sock.getsockname()[1]
+    >>> 1024 <= free_local_port() < 65536
+    True
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 def run_processes(
@@ -148,66 +151,59 @@ def run_processes(
     timeout: float = 60.0,
     stderr_tail_lines: int = 12,
 ) -> ProcessRunResult:
-  """Start ``num_processes`` Python workers as one JAX cluster and wait.
+    """Start ``num_processes`` Python workers as one JAX cluster and wait.
 
-  ``worker`` is a script path (``*.py``, run with ``python -P``, so its folder
-  is not on ``sys.path``) or a module name (run with ``-m``).
-  Each child gets ``CKPT_COORDINATOR_ADDRESS``, ``CKPT_NUM_PROCESSES`` and
-  ``CKPT_PROCESS_ID`` to pass to ``jax.distributed.initialize``, and exactly
-  ``devices_per_process`` CPU devices. A worker reports by printing lines
-  ``CKPT_WORKER_REPORT <json>`` on stdout; the last one counts.
+    ``worker`` is a script path (``*.py``, run with ``python -P``, so its folder
+    is not on ``sys.path``) or a module name (run with ``-m``).
+    Each child gets ``CKPT_COORDINATOR_ADDRESS``, ``CKPT_NUM_PROCESSES`` and
+    ``CKPT_PROCESS_ID`` to pass to ``jax.distributed.initialize``, and exactly
+    ``devices_per_process`` CPU devices. A worker reports by printing lines
+    ``CKPT_WORKER_REPORT <json>`` on stdout; the last one counts.
 
-  Returns when all exit with code 0. Raises :class:`ProcessRunError` as soon
-  as one exits non-zero, or at ``timeout`` seconds; either way every child is
-  killed first. Example::
+    Returns when all exit with code 0. Raises :class:`ProcessRunError` as soon
+    as one exits non-zero, or at ``timeout`` seconds; either way every child is
+    killed first. Example::
 
-      result = run_processes(WORKER_SCRIPT, ['--directory', '/tmp/ckpts'])
-  """
-  _check_run_arguments(num_processes, devices_per_process, timeout)
-  command = _worker_command(worker)
-  port = free_local_port()
-  started = time.monotonic()
-  deadline = started + timeout
-  procs: list[subprocess.Popen] = []
-  outputs = []
-  timed_out = False
-  failed = None
-  with contextlib.ExitStack() as stack:
-    log_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix='ckpt-mp-logs-'))
-    try:
-      for i in range(num_processes):
-        # Files, not pipes: a chatty worker can never block on a full pipe.
-        out = stack.enter_context(open(os.path.join(log_dir, f'{i}.out'), 'w+b'))
-        err = stack.enter_context(open(os.path.join(log_dir, f'{i}.err'), 'w+b'))
-        outputs.append((out, err))
-        procs.append(
-            subprocess.Popen(
-                [*command, *map(str, worker_args)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env=_child_environment(port, num_processes, i, devices_per_process),
-                # Own process group: killpg reaches anything the worker spawns.
-                start_new_session=True,
-            )
+        result = run_processes(WORKER_SCRIPT, ['--directory', '/tmp/ckpts'])
+    """
+    _check_run_arguments(num_processes, devices_per_process, timeout)
+    command = _worker_command(worker)
+    port = free_local_port()
+    started = time.monotonic()
+    deadline = started + timeout
+    children: list[Child] = []
+    outputs = []
+    with contextlib.ExitStack() as stack:
+        log_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix='ckpt-mp-logs-'))
+        try:
+            for i in range(num_processes):
+                # Files, not pipes: a chatty worker can never block on a full pipe.
+                out = stack.enter_context(open(os.path.join(log_dir, f'{i}.out'), 'w+b'))
+                err = stack.enter_context(open(os.path.join(log_dir, f'{i}.err'), 'w+b'))
+                outputs.append((out, err))
+                children.append(Child(
+                    [*command, *map(str, worker_args)],
+                    stdout=out,
+                    stderr=err,
+                    env=_child_environment(port, num_processes, i, devices_per_process),
+                ))
+            failed, timed_out = _wait_for_all(children, deadline)
+        finally:
+            # Also on KeyboardInterrupt or a failed start: never leave a worker behind.
+            kill_all(children)
+        result = ProcessRunResult(
+            returncodes=tuple(c.returncode for c in children),
+            reports=tuple(_read_report(out) for out, _ in outputs),
+            stderr_tails=tuple(_read_tail(err, stderr_tail_lines) for _, err in outputs),
+            elapsed_s=round(time.monotonic() - started, 2),
+            port=port,
+            pids=tuple(c.pid for c in children),
+            timed_out=timed_out,
+            failed_process=failed,
         )
-      failed, timed_out = _wait_for_all(procs, deadline)
-    finally:
-      # Also on KeyboardInterrupt or a failed Popen: never leave a worker behind.
-      _kill_all(procs)
-    result = ProcessRunResult(
-        returncodes=tuple(p.returncode for p in procs),
-        reports=tuple(_read_report(out) for out, _ in outputs),
-        stderr_tails=tuple(_read_tail(err, stderr_tail_lines) for _, err in outputs),
-        elapsed_s=round(time.monotonic() - started, 2),
-        port=port,
-        pids=tuple(p.pid for p in procs),
-        timed_out=timed_out,
-        failed_process=failed,
-    )
-  if not result.ok:
-    raise ProcessRunError(_failure_message(result, timeout), result)
-  return result
+    if not result.ok:
+        raise ProcessRunError(_failure_message(result, timeout), result)
+    return result
 
 
 def save_global_array_from_processes(
@@ -221,160 +217,144 @@ def save_global_array_from_processes(
     timeout: float = 30.0,
     barrier_timeout: int | None = None,
 ) -> ProcessRunResult:
-  """Save one global ``shape`` array, sharded by rows over all devices, from N processes.
+    """Save one global ``shape`` array, sharded by rows over all devices, from N processes.
 
-  ``mode`` picks the right way (``'every_process_saves'``) or a classic
-  mistake (see ``ckpt_widgets.lab.multiprocess_worker``). ``barrier_timeout``
-  shortens Orbax's own barrier wait (default 1200 s) so it can fail first.
-  Values are ``arange`` (see ``multiprocess_worker.global_values``).
+    ``mode`` picks the right way (``'every_process_saves'``) or a classic
+    mistake (see ``ckpt_widgets.lab.multiprocess_worker``). ``barrier_timeout``
+    shortens Orbax's own barrier wait (default 1200 s) so it can fail first.
+    Values are ``arange`` (see ``multiprocess_worker.global_values``).
 
-  Example::
+    Example::
 
-      result = save_global_array_from_processes('/tmp/ckpts')
-      result.reports[0]['files_named_for_me']
-      # ['default/array_metadatas/process_0', 'default/ocdbt.process_0']
-  """
-  directory = os.fspath(directory)
-  if not os.path.isabs(directory):
-    raise ValueError(f'directory must be an absolute path (Orbax refuses relative ones), got {directory!r}')
-  if mode not in WORKER_MODES:
-    raise ValueError(f'unknown mode {mode!r}; choose one of {", ".join(WORKER_MODES)}')
-  _check_run_arguments(num_processes, devices_per_process, timeout)
-  rows, cols = shape
-  devices = num_processes * devices_per_process
-  if rows % devices:
-    raise ValueError(f'shape[0]={rows} must be divisible by the {devices} devices it is sharded over')
-  args = ['--directory', directory, '--mode', mode, '--rows', rows, '--cols', cols, '--step', step]
-  if barrier_timeout is not None:
-    args += ['--barrier-timeout', barrier_timeout]
-  return run_processes(
-      WORKER_SCRIPT,
-      args,
-      num_processes=num_processes,
-      devices_per_process=devices_per_process,
-      timeout=timeout,
-  )
+        result = save_global_array_from_processes('/tmp/ckpts')
+        result.reports[0]['files_named_for_me']
+        # ['default/array_metadatas/process_0', 'default/ocdbt.process_0']
+    """
+    directory = os.fspath(absolute_dir(directory, empty=False))
+    if mode not in WORKER_MODES:
+        raise ValueError(f'unknown mode {mode!r}; choose one of {", ".join(WORKER_MODES)}')
+    _check_run_arguments(num_processes, devices_per_process, timeout)
+    rows, cols = shape
+    devices = num_processes * devices_per_process
+    if rows % devices:
+        raise ValueError(f'shape[0]={rows} must be divisible by the {devices} devices it is sharded over')
+    args = ['--directory', directory, '--mode', mode, '--rows', rows, '--cols', cols, '--step', step]
+    if barrier_timeout is not None:
+        args += ['--barrier-timeout', barrier_timeout]
+    return run_processes(
+        WORKER_SCRIPT,
+        args,
+        num_processes=num_processes,
+        devices_per_process=devices_per_process,
+        timeout=timeout,
+    )
 
 
 def _check_run_arguments(num_processes, devices_per_process, timeout) -> None:
-  if num_processes < 1 or devices_per_process < 1:
-    raise ValueError(
-        f'need at least 1 process and 1 device each, got num_processes={num_processes},'
-        f' devices_per_process={devices_per_process}'
-    )
-  if not timeout > 0:
-    raise ValueError(f'timeout must be a positive number of seconds, got {timeout!r}')
+    if num_processes < 1 or devices_per_process < 1:
+        raise ValueError(
+            f'need at least 1 process and 1 device each, got num_processes={num_processes},'
+            f' devices_per_process={devices_per_process}'
+        )
+    if not timeout > 0:
+        raise ValueError(f'timeout must be a positive number of seconds, got {timeout!r}')
 
 
 def _worker_command(worker) -> list[str]:
-  text = os.fspath(worker)
-  if text.endswith('.py') or os.sep in text:
-    path = Path(text).resolve()
-    if not path.is_file():
-      raise FileNotFoundError(f'worker script not found: {path}')
-    # -P: the script's own folder (ckpt_widgets/lab/ for our worker) must not go
-    # on sys.path, where files like runtime.py could shadow real modules.
-    return [sys.executable, '-P', str(path)]
-  if not re.fullmatch(r'[A-Za-z_][\w.]*', text):
-    raise ValueError(f'worker must be a *.py path or a module name, got {text!r}')
-  return [sys.executable, '-m', text]
+    text = os.fspath(worker)
+    if text.endswith('.py') or os.sep in text:
+        path = Path(text).resolve()
+        if not path.is_file():
+            raise FileNotFoundError(f'worker script not found: {path}')
+        # -P: the script's own folder (ckpt_widgets/lab/ for our worker) must not go
+        # on sys.path, where files like runtime.py could shadow real modules.
+        return [sys.executable, '-P', str(path)]
+    if not re.fullmatch(r'[A-Za-z_][\w.]*', text):
+        raise ValueError(f'worker must be a *.py path or a module name, got {text!r}')
+    return [sys.executable, '-m', text]
 
 
 def _child_environment(port: int, num_processes: int, process_id: int, devices: int) -> dict:
-  env = dict(os.environ)
-  # The kernel may have forced 8 devices for itself: replace, don't append.
-  flags = re.sub(r'--xla_force_host_platform_device_count=\S*', '', env.get('XLA_FLAGS', ''))
-  env['XLA_FLAGS'] = f'{flags.strip()} --xla_force_host_platform_device_count={devices}'.strip()
-  # JAX_NUM_CPU_DEVICES beats XLA_FLAGS when both are set, so set it too.
-  env['JAX_NUM_CPU_DEVICES'] = str(devices)
-  env['JAX_PLATFORMS'] = 'cpu'
-  # So `-m ckpt_widgets...` works whatever the kernel's working directory.
-  package_root = str(WORKER_SCRIPT.parents[2])
-  env['PYTHONPATH'] = os.pathsep.join(p for p in (package_root, env.get('PYTHONPATH')) if p)
-  env[_worker.ENV_COORDINATOR] = f'127.0.0.1:{port}'
-  env[_worker.ENV_NUM_PROCESSES] = str(num_processes)
-  env[_worker.ENV_PROCESS_ID] = str(process_id)
-  return env
+    env = dict(os.environ)
+    # The kernel may have forced 8 devices for itself: replace, don't append.
+    flags = re.sub(r'--xla_force_host_platform_device_count=\S*', '', env.get('XLA_FLAGS', ''))
+    env['XLA_FLAGS'] = f'{flags.strip()} --xla_force_host_platform_device_count={devices}'.strip()
+    # JAX_NUM_CPU_DEVICES beats XLA_FLAGS when both are set, so set it too.
+    env['JAX_NUM_CPU_DEVICES'] = str(devices)
+    env['JAX_PLATFORMS'] = 'cpu'
+    # So `-m ckpt_widgets...` works whatever the kernel's working directory.
+    package_root = str(WORKER_SCRIPT.parents[2])
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (package_root, env.get('PYTHONPATH')) if p)
+    env[_worker.ENV_COORDINATOR] = f'127.0.0.1:{port}'
+    env[_worker.ENV_NUM_PROCESSES] = str(num_processes)
+    env[_worker.ENV_PROCESS_ID] = str(process_id)
+    return env
 
 
-def _wait_for_all(procs, deadline) -> tuple[int | None, bool]:
-  """Poll until all exit 0 (None, False), one fails (its id, False) or timeout (None, True)."""
-  while True:
-    codes = [p.poll() for p in procs]
-    for i, code in enumerate(codes):
-      if code not in (None, 0):
-        return i, False
-    if all(code == 0 for code in codes):
-      return None, False
-    if time.monotonic() >= deadline:
-      return None, True
-    time.sleep(_POLL_SECONDS)
-
-
-def _kill_all(procs) -> None:
-  for p in procs:
-    if p.poll() is None:
-      try:
-        os.killpg(p.pid, signal.SIGKILL)
-      except ProcessLookupError:
-        pass
-  for p in procs:
-    try:
-      p.wait(timeout=_KILL_WAIT_SECONDS)
-    except subprocess.TimeoutExpired:  # Unkillable (D state): report, don't hang.
-      pass
+def _wait_for_all(children, deadline) -> tuple[int | None, bool]:
+    """Poll until all exit 0 (None, False), one fails (its id, False) or timeout (None, True)."""
+    while True:
+        codes = [c.returncode for c in children]
+        for i, code in enumerate(codes):
+            if code not in (None, 0):
+                return i, False
+        if all(code == 0 for code in codes):
+            return None, False
+        if time.monotonic() >= deadline:
+            return None, True
+        time.sleep(_POLL_SECONDS)
 
 
 def _read_report(stream) -> dict | None:
-  stream.seek(0)
-  report = None
-  for raw in stream.read().decode(errors='replace').splitlines():
-    if raw.startswith(REPORT_PREFIX):
-      try:
-        report = json.loads(raw[len(REPORT_PREFIX):])
-      except json.JSONDecodeError:
-        report = {'unparsed_report': raw[len(REPORT_PREFIX):]}
-  return report
+    stream.seek(0)
+    report = None
+    for raw in stream.read().decode(errors='replace').splitlines():
+        if raw.startswith(REPORT_PREFIX):
+            try:
+                report = json.loads(raw[len(REPORT_PREFIX):])
+            except json.JSONDecodeError:
+                report = {'unparsed_report': raw[len(REPORT_PREFIX):]}
+    return report
 
 
 def _read_tail(stream, max_lines: int) -> str:
-  stream.seek(0)
-  lines = [
-      line
-      for line in stream.read().decode(errors='replace').splitlines()
-      if line.strip()
-      and not _CPP_LOG_LINE.match(line)
-      and not any(fragment in line for fragment in _NOISE_FRAGMENTS)
-  ]
-  return '\n'.join(lines[-max_lines:])
+    stream.seek(0)
+    lines = [
+        line
+        for line in stream.read().decode(errors='replace').splitlines()
+        if line.strip()
+        and not _CPP_LOG_LINE.match(line)
+        and not any(fragment in line for fragment in _NOISE_FRAGMENTS)
+    ]
+    return '\n'.join(lines[-max_lines:])
 
 
 def _describe_exit(code: int | None) -> str:
-  if code is None:
-    return 'still running (could not be killed)'
-  if code < 0:
-    return f'killed by {signal.Signals(-code).name}'
-  return f'exit {code}'
+    if code is None:
+        return 'still running (could not be killed)'
+    if code < 0:
+        return f'killed by {signal.Signals(-code).name}'
+    return f'exit {code}'
 
 
 def _failure_message(result: ProcessRunResult, timeout: float) -> str:
-  if result.timed_out:
-    head = f'timed out after {timeout:g} s; killed every process still running'
-  else:
-    code = result.returncodes[result.failed_process]
-    head = (
-        f'process {result.failed_process} failed ({_describe_exit(code)});'
-        ' killed every process still running'
-    )
-  parts = [head, result.text]
-  if result.timed_out:
-    for i, tail in enumerate(result.stderr_tails):
-      if 'Traceback (most recent call last)' in tail:
-        parts.append(
-            f'process {i} raised but did not exit: at exit JAX waits in'
-            ' jax.distributed.shutdown() for peers that never arrive'
+    if result.timed_out:
+        head = f'timed out after {timeout:g} s; killed every process still running'
+    else:
+        code = result.returncodes[result.failed_process]
+        head = (
+            f'process {result.failed_process} failed ({_describe_exit(code)});'
+            ' killed every process still running'
         )
-  for i, tail in enumerate(result.stderr_tails):
-    if tail:
-      parts.append(f'--- last stderr lines of process {i} ---\n{tail}')
-  return '\n'.join(parts)
+    parts = [head, result.text]
+    if result.timed_out:
+        for i, tail in enumerate(result.stderr_tails):
+            if 'Traceback (most recent call last)' in tail:
+                parts.append(
+                    f'process {i} raised but did not exit: at exit JAX waits in'
+                    ' jax.distributed.shutdown() for peers that never arrive'
+                )
+    for i, tail in enumerate(result.stderr_tails):
+        if tail:
+            parts.append(f'--- last stderr lines of process {i} ---\n{tail}')
+    return '\n'.join(parts)

@@ -29,109 +29,109 @@ _FLAX_STEP_RE = re.compile(r'[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?')
 
 @dataclasses.dataclass(frozen=True)
 class LegacyStep:
-  """One Flax step found in a source directory: `path` holds step `step` in `format`."""
+    """One Flax step found in a source directory: `path` holds step `step` in `format`."""
 
-  step: int
-  name: str
-  path: str
-  format: str  # names.FLAX_MSGPACK, FLAX_ORBAX or ORBAX_AGGREGATE
+    step: int
+    name: str
+    path: str
+    format: str  # names.FLAX_MSGPACK, FLAX_ORBAX or ORBAX_AGGREGATE
 
-  def size_bytes(self) -> int:
-    """Total size of the step's file(s); a directory's files summed."""
-    if os.path.isfile(self.path):
-      return os.path.getsize(self.path)
-    return sum(
-        os.path.getsize(os.path.join(root, f))
-        for root, _, files in os.walk(self.path)
-        for f in files
-    )
+    def size_bytes(self) -> int:
+        """Total size of the step's file(s); a directory's files summed."""
+        if os.path.isfile(self.path):
+            return os.path.getsize(self.path)
+        return sum(
+            os.path.getsize(os.path.join(root, f))
+            for root, _, files in os.walk(self.path)
+            for f in files
+        )
 
-  def fingerprint(self) -> dict[str, int]:
-    """Size and newest mtime: changes when the step is rewritten, cheap to compute."""
-    paths = [self.path]
-    if os.path.isdir(self.path):
-      paths += [os.path.join(r, f) for r, _, fs in os.walk(self.path) for f in fs]
-    return {
-        'size': self.size_bytes(),
-        'mtime_ns': max(os.stat(p).st_mtime_ns for p in paths),
-    }
+    def fingerprint(self) -> dict[str, int]:
+        """Size and newest mtime: changes when the step is rewritten, cheap to compute."""
+        paths = [self.path]
+        if os.path.isdir(self.path):
+            paths += [os.path.join(r, f) for r, _, fs in os.walk(self.path) for f in fs]
+        return {
+            'size': self.size_bytes(),
+            'mtime_ns': max(os.stat(p).st_mtime_ns for p in paths),
+        }
 
 
 @dataclasses.dataclass(frozen=True)
 class SkippedEntry:
-  """A directory entry that is not converted, and why. `is_error` marks lost steps."""
+    """A directory entry that is not converted, and why. `is_error` marks lost steps."""
 
-  name: str
-  reason: str
-  is_error: bool = False
+    name: str
+    reason: str
+    is_error: bool = False
 
 
 def classify_flax_entries(
     directory: str, prefix: str = names.FLAX_DEFAULT_PREFIX
 ) -> tuple[list[LegacyStep], list[SkippedEntry]]:
-  """Returns (steps in step order, entries that are not steps), for a Flax directory.
+    """Returns (steps in step order, entries that are not steps), for a Flax directory.
 
-  Unfinished saves, hidden files and other prefixes are skipped silently-but-reported;
-  names Flax would treat as steps that Orbax cannot hold (1.5, -3, duplicates) are
-  skipped with `is_error=True`, so the caller never drops a checkpoint quietly.
+    Unfinished saves, hidden files and other prefixes are skipped silently-but-reported;
+    names Flax would treat as steps that Orbax cannot hold (1.5, -3, duplicates) are
+    skipped with `is_error=True`, so the caller never drops a checkpoint quietly.
 
-  >>> classify_flax_entries('/tmp/run')  # doctest: +SKIP
-  ([LegacyStep(step=100, name='checkpoint_100', ...)], [SkippedEntry('notes.txt', ...)])
-  """
-  steps: dict[int, LegacyStep] = {}
-  skipped: list[SkippedEntry] = []
-  for name in sorted(os.listdir(directory)):
-    path = os.path.join(directory, name)
-    suffix = name[len(prefix):] if name.startswith(prefix) else None
-    if name == CONVERSION_LEDGER:
-      skipped.append(SkippedEntry(name, 'conversion ledger, not a step'))
-    elif name.startswith('.'):
-      skipped.append(SkippedEntry(name, 'hidden entry'))
-    elif suffix is None:
-      skipped.append(SkippedEntry(name, f'name does not start with {prefix!r}'))
-    elif suffix == 'tmp':
-      skipped.append(SkippedEntry(name, 'unfinished Flax save (never renamed to a step)'))
-    elif names.is_tmp_name(name):
-      skipped.append(SkippedEntry(name, 'unfinished Orbax save (temporary directory)'))
-    elif suffix.endswith(names.FLAX_MP_ARRAY_SUFFIX):
-      skipped.append(SkippedEntry(name, 'multiprocess-array data of a Flax step'))
-    elif re.fullmatch(r'\d+', suffix):
-      step = int(suffix)
-      if step in steps:
-        skipped.append(SkippedEntry(
-            name, f'duplicate step {step} (also {steps[step].name}); not converted', True))
-      elif os.path.isfile(path):
-        steps[step] = LegacyStep(step, name, path, FLAX_MSGPACK)
-      elif os.path.isdir(path) and names.is_orbax_pytree_dir(path):
-        steps[step] = LegacyStep(step, name, path, names.pytree_dir_format(path))
-      else:
-        skipped.append(SkippedEntry(
-            name, 'directory is not an Orbax checkpoint (no _METADATA or manifest.ocdbt)', True))
-    elif _FLAX_STEP_RE.fullmatch(suffix):
-      skipped.append(SkippedEntry(
-          name, f'step {suffix!r} is not an integer >= 0; Orbax steps are, so it is not converted', True))
-    else:
-      skipped.append(SkippedEntry(name, 'no step number after the prefix'))
-  return [steps[s] for s in sorted(steps)], skipped
+    >>> classify_flax_entries('/tmp/run')  # doctest: +SKIP
+    ([LegacyStep(step=100, name='checkpoint_100', ...)], [SkippedEntry('notes.txt', ...)])
+    """
+    steps: dict[int, LegacyStep] = {}
+    skipped: list[SkippedEntry] = []
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        suffix = name[len(prefix):] if name.startswith(prefix) else None
+        if name == CONVERSION_LEDGER:
+            skipped.append(SkippedEntry(name, 'conversion ledger, not a step'))
+        elif name.startswith('.'):
+            skipped.append(SkippedEntry(name, 'hidden entry'))
+        elif suffix is None:
+            skipped.append(SkippedEntry(name, f'name does not start with {prefix!r}'))
+        elif suffix == 'tmp':
+            skipped.append(SkippedEntry(name, 'unfinished Flax save (never renamed to a step)'))
+        elif names.is_tmp_name(name):
+            skipped.append(SkippedEntry(name, 'unfinished Orbax save (temporary directory)'))
+        elif suffix.endswith(names.FLAX_MP_ARRAY_SUFFIX):
+            skipped.append(SkippedEntry(name, 'multiprocess-array data of a Flax step'))
+        elif re.fullmatch(r'\d+', suffix):
+            step = int(suffix)
+            if step in steps:
+                skipped.append(SkippedEntry(
+                    name, f'duplicate step {step} (also {steps[step].name}); not converted', True))
+            elif os.path.isfile(path):
+                steps[step] = LegacyStep(step, name, path, FLAX_MSGPACK)
+            elif os.path.isdir(path) and names.is_orbax_pytree_dir(path):
+                steps[step] = LegacyStep(step, name, path, names.pytree_dir_format(path))
+            else:
+                skipped.append(SkippedEntry(
+                    name, 'directory is not an Orbax checkpoint (no _METADATA or manifest.ocdbt)', True))
+        elif _FLAX_STEP_RE.fullmatch(suffix):
+            skipped.append(SkippedEntry(
+                name, f'step {suffix!r} is not an integer >= 0; Orbax steps are, so it is not converted', True))
+        else:
+            skipped.append(SkippedEntry(name, 'no step number after the prefix'))
+    return [steps[s] for s in sorted(steps)], skipped
 
 
 def read_flax_state_dict(step: LegacyStep) -> Any:
-  """`read_step.read_legacy_step(step.path)`; a damaged step raises ValueError naming the file.
+    """`read_step.read_legacy_step(step.path)`; a damaged step raises ValueError naming the file.
 
-  That is Flax's state dict: lists and tuples become dicts with keys '0', '1', ...,
-  arrays are numpy.
+    That is Flax's state dict: lists and tuples become dicts with keys '0', '1', ...,
+    arrays are numpy.
 
-  >>> read_flax_state_dict(LegacyStep(1, 'checkpoint_1', p, 'flax-msgpack'))  # doctest: +SKIP
-  {'0': 12, '1': {'bar': array([2, 3]), 'foo': 'str'}, '2': {'0': 1, '1': 4, '2': 10}}
-  """
-  try:
-    return read_legacy_step(step.path)
-  except Exception as e:  # msgpack and Orbax/TensorStore raise many unrelated types.
-    if step.format == FLAX_MSGPACK:
-      raise ValueError(
-          f'{step.path}: not a readable Flax msgpack checkpoint ({step.size_bytes()} bytes): '
-          f'{type(e).__name__}: {e}'
-      ) from e
-    raise ValueError(
-        f'{step.path}: not a readable Flax Orbax checkpoint: {type(e).__name__}: {e}'
-    ) from e
+    >>> read_flax_state_dict(LegacyStep(1, 'checkpoint_1', p, 'flax-msgpack'))  # doctest: +SKIP
+    {'0': 12, '1': {'bar': array([2, 3]), 'foo': 'str'}, '2': {'0': 1, '1': 4, '2': 10}}
+    """
+    try:
+        return read_legacy_step(step.path)
+    except Exception as e:  # msgpack and Orbax/TensorStore raise many unrelated types.
+        if step.format == FLAX_MSGPACK:
+            raise ValueError(
+                f'{step.path}: not a readable Flax msgpack checkpoint ({step.size_bytes()} bytes): '
+                f'{type(e).__name__}: {e}'
+            ) from e
+        raise ValueError(
+            f'{step.path}: not a readable Flax Orbax checkpoint: {type(e).__name__}: {e}'
+        ) from e

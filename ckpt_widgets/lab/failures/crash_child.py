@@ -34,61 +34,61 @@ from ckpt_widgets.names import TMP_SUFFIX
 
 
 def expected_tree(step: int, size: int) -> dict:
-  """Returns the pytree the child saves at ``step``: every value depends on it.
+    """Returns the pytree the child saves at ``step``: every value depends on it.
 
-  Example::
+    Example::
 
-      >>> expected_tree(1, size=2)['params']['b'].tolist()
-      [1, 1, 1]
-  """
-  return {
-      'params': {
-          'w': np.arange(size, dtype=np.float32) * np.float32(0.5)
-          + np.float32(step),
-          'b': np.full((3,), step, dtype=np.int32),
-      },
-      # int32, not int64: jax without x64 would narrow it on the way to disk.
-      'step': np.asarray(step, dtype=np.int32),
-  }
+        >>> expected_tree(1, size=2)['params']['b'].tolist()
+        [1, 1, 1]
+    """
+    return {
+        'params': {
+            'w': np.arange(size, dtype=np.float32) * np.float32(0.5)
+            + np.float32(step),
+            'b': np.full((3,), step, dtype=np.int32),
+        },
+        # int32, not int64: jax without x64 would narrow it on the way to disk.
+        'step': np.asarray(step, dtype=np.int32),
+    }
 
 
 def _emit(line: str) -> None:
-  sys.stdout.write(line + '\n')
-  sys.stdout.flush()
+    sys.stdout.write(line + '\n')
+    sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> None:
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--directory', required=True)
-  parser.add_argument('--steps', type=int, required=True)
-  parser.add_argument('--first-step', type=int, default=0)
-  parser.add_argument('--size', type=int, required=True)
-  parser.add_argument('--freeze-after-save', type=int, default=None)
-  args = parser.parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--directory', required=True)
+    parser.add_argument('--steps', type=int, required=True)
+    parser.add_argument('--first-step', type=int, default=0)
+    parser.add_argument('--size', type=int, required=True)
+    parser.add_argument('--freeze-after-save', type=int, default=None)
+    args = parser.parse_args(argv)
 
-  logging.getLogger('absl').setLevel(logging.ERROR)
-  import jax  # pylint: disable=g-import-not-at-top
-  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+    logging.getLogger('absl').setLevel(logging.ERROR)
+    import jax  # pylint: disable=g-import-not-at-top
+    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
 
-  mgr = ocp.CheckpointManager(
-      args.directory, options=ocp.CheckpointManagerOptions()
-  )
-  for step in range(args.first_step, args.first_step + args.steps):
-    # Device arrays, as in training: the async save copies them off-device
-    # before save() returns and writes them in the background.
-    tree = jax.tree.map(jax.numpy.asarray, expected_tree(step, args.size))
-    mgr.save(step, args=ocp.args.StandardSave(tree))
-    tmp_present = os.path.isdir(
-        os.path.join(args.directory, f'{step}{TMP_SUFFIX}')
+    mgr = ocp.CheckpointManager(
+        args.directory, options=ocp.CheckpointManagerOptions()
     )
-    _emit(f'SAVE_RETURNED {step} {int(tmp_present)}')
-    if step == args.freeze_after_save:
-      # Halts all threads of this process, the background commit included.
-      os.kill(os.getpid(), signal.SIGSTOP)
-    mgr.wait_until_finished()
-    _emit(f'COMMITTED {step}')
-  mgr.close()
+    for step in range(args.first_step, args.first_step + args.steps):
+        # Device arrays, as in training: the async save copies them off-device
+        # before save() returns and writes them in the background.
+        tree = jax.tree.map(jax.numpy.asarray, expected_tree(step, args.size))
+        mgr.save(step, args=ocp.args.StandardSave(tree))
+        tmp_present = os.path.isdir(
+            os.path.join(args.directory, f'{step}{TMP_SUFFIX}')
+        )
+        _emit(f'SAVE_RETURNED {step} {int(tmp_present)}')
+        if step == args.freeze_after_save:
+            # Halts all threads of this process, the background commit included.
+            os.kill(os.getpid(), signal.SIGSTOP)
+        mgr.wait_until_finished()
+        _emit(f'COMMITTED {step}')
+    mgr.close()
 
 
 if __name__ == '__main__':
-  main()
+    main()

@@ -21,7 +21,9 @@ committed; only ``0.orbax-checkpoint-tmp`` is left.
 
 Example::
 
-    >>> r = run_exit_repro('/tmp/hang_demo', 'sync_directory_creation')
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     r = run_exit_repro(tmp, 'sync_directory_creation')
     >>> (r.hung_at_exit, r.returncode, r.entries)
     (False, 0, ('0.orbax-checkpoint-tmp',))
 """
@@ -32,11 +34,11 @@ import dataclasses
 import os
 import pathlib
 import re
-import subprocess
 import sys
 import threading
 import time
 
+from ckpt_widgets.lab.child import Child, absolute_dir
 from ckpt_widgets.shown import Shown
 
 # One script, one mode per run: what a user's training script would do.
@@ -128,41 +130,41 @@ OTHER_MODES = ('standard_save_after_pytree_restore',)
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class ExitRun(Shown):
-  """One run of the repro child: did it exit, and what did it leave on disk.
+    """One run of the repro child: did it exit, and what did it leave on disk.
 
-  ``exit_wait_s`` is the time from the script's last line to the process
-  being gone (or killed), so machine load during imports does not count.
+    ``exit_wait_s`` is the time from the script's last line to the process
+    being gone (or killed), so machine load during imports does not count.
 
-  Example::
+    Example::
 
-      >>> ExitRun('pytree_save', False, 0.2, 0, 'saved', '', ('0',)).finished
-      True
-  """
+        >>> ExitRun('pytree_save', False, 0.2, 0, 'saved', '', ('0',)).finished
+        True
+    """
 
-  mode: str
-  hung_at_exit: bool  # the last line ran, exit did not finish in time: killed
-  exit_wait_s: float | None  # None when the script never reached its end
-  returncode: int | None  # None when it was killed
-  stdout: str  # without the end-of-script marker
-  stderr_tail: str
-  entries: tuple[str, ...]  # names in the checkpoint dir afterwards
+    mode: str
+    hung_at_exit: bool  # the last line ran, exit did not finish in time: killed
+    exit_wait_s: float | None  # None when the script never reached its end
+    returncode: int | None  # None when it was killed
+    stdout: str  # without the end-of-script marker
+    stderr_tail: str
+    entries: tuple[str, ...]  # names in the checkpoint dir afterwards
 
-  @property
-  def finished(self) -> bool:
-    """True when step 0 was committed (``0`` is on disk, not only a tmp dir)."""
-    return '0' in self.entries
+    @property
+    def finished(self) -> bool:
+        """True when step 0 was committed (``0`` is on disk, not only a tmp dir)."""
+        return '0' in self.entries
 
-  @property
-  def text(self) -> str:
-    """One line for a notebook table."""
-    if self.hung_at_exit:
-      outcome = f'HUNG at exit, killed after {self.exit_wait_s:.0f} s'
-    elif self.exit_wait_s is None:
-      outcome = f'never reached the end (code {self.returncode})'
-    else:
-      outcome = f'exited in {self.exit_wait_s:.1f} s (code {self.returncode})'
-    return (f'{self.mode}: {outcome}; on disk: '
-            f'{", ".join(self.entries) or "nothing"}')
+    @property
+    def text(self) -> str:
+        """One line for a notebook table."""
+        if self.hung_at_exit:
+            outcome = f'HUNG at exit, killed after {self.exit_wait_s:.0f} s'
+        elif self.exit_wait_s is None:
+            outcome = f'never reached the end (code {self.returncode})'
+        else:
+            outcome = f'exited in {self.exit_wait_s:.1f} s (code {self.returncode})'
+        return (f'{self.mode}: {outcome}; on disk: '
+                f'{", ".join(self.entries) or "nothing"}')
 
 
 _END = 'end of script'
@@ -176,82 +178,65 @@ def run_exit_repro(
     start_timeout_s: float = 180.0,
     signal_timeout_s: int = 0,
 ) -> ExitRun:
-  """Runs one repro mode in a child and kills it if exit hangs; never hangs itself.
+    """Runs one repro mode in a child and kills it if exit hangs; never hangs itself.
 
-  ``directory`` must be absolute and empty or missing. ``mode`` is one of
-  :data:`MODES`. The child gets ``start_timeout_s`` to reach its last line
-  (imports are slow on a busy machine), then ``exit_timeout_s`` to exit.
-  ``slow_storage_s`` delays every orbax directory creation in the child:
-  with 0.5 the racy hang happens every time (3 of 3 measured). ``signal_timeout_s`` > 0
-  shortens Orbax's 300 s wait for the directory signal in the child, so the ``TimeoutError``
-  it ends with shows up in ``stderr_tail`` within a notebook's patience.
+    ``directory`` must be absolute and empty or missing. ``mode`` is one of
+    :data:`MODES`. The child gets ``start_timeout_s`` to reach its last line
+    (imports are slow on a busy machine), then ``exit_timeout_s`` to exit.
+    ``slow_storage_s`` delays every orbax directory creation in the child:
+    with 0.5 the racy hang happens every time (3 of 3 measured). ``signal_timeout_s`` > 0
+    shortens Orbax's 300 s wait for the directory signal in the child, so the ``TimeoutError``
+    it ends with shows up in ``stderr_tail`` within a notebook's patience.
 
-  Example::
+    Example::
 
-      >>> run_exit_repro('/tmp/hang_demo2', 'pytree_save')
-      'pytree_save: exited in 0.1 s (code 0); on disk: 0'
-  """
-  if mode not in MODES + OTHER_MODES:
-    raise ValueError(f'unknown mode {mode!r}; choose one of {MODES + OTHER_MODES}')
-  if slow_storage_s < 0:
-    raise ValueError(f'slow_storage_s must be >= 0, got {slow_storage_s}')
-  directory = pathlib.Path(directory)
-  if not directory.is_absolute():
-    raise ValueError(f'directory must be absolute, got {str(directory)!r}')
-  if directory.exists() and any(directory.iterdir()):
-    raise FileExistsError(f'directory is not empty: {directory}')
-  env = dict(os.environ)
-  env.setdefault('JAX_PLATFORMS', 'cpu')
-  proc = subprocess.Popen(
-      [sys.executable, '-c', _CHILD, str(directory), mode,
-       str(slow_storage_s), str(int(signal_timeout_s))],
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-  )
-  out_lines, err_lines = [], []
-  reached_end = threading.Event()
-  ended_at = []
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     run_exit_repro(tmp, 'pytree_save')
+        pytree_save: exited in ... s (code 0); on disk: 0
+    """
+    if mode not in MODES + OTHER_MODES:
+        raise ValueError(f'unknown mode {mode!r}; choose one of {MODES + OTHER_MODES}')
+    if slow_storage_s < 0:
+        raise ValueError(f'slow_storage_s must be >= 0, got {slow_storage_s}')
+    directory = absolute_dir(directory)
+    env = dict(os.environ)
+    env.setdefault('JAX_PLATFORMS', 'cpu')
+    out_lines, err_lines = [], []
+    reached_end = threading.Event()
+    ended_at = []
 
-  def read_stdout():
-    for line in proc.stdout:
-      if line.strip() == _END:
-        ended_at.append(time.perf_counter())
-        reached_end.set()
-      else:
-        out_lines.append(line.rstrip('\n'))
+    def read_stdout(line):
+        if line is None:
+            return
+        if line.strip() == _END:
+            ended_at.append(time.perf_counter())
+            reached_end.set()
+        else:
+            out_lines.append(line.rstrip('\n'))
 
-  def read_stderr():
-    for line in proc.stderr:
-      if not _ABSL_LINE.match(line):
-        err_lines.append(line.rstrip('\n'))
-        del err_lines[:-6]
+    def read_stderr(line):
+        if line is not None and not _ABSL_LINE.match(line):
+            err_lines.append(line.rstrip('\n'))
+            del err_lines[:-6]
 
-  readers = [threading.Thread(target=read_stdout, daemon=True),
-             threading.Thread(target=read_stderr, daemon=True)]
-  for t in readers:
-    t.start()
-  hung = False
-  try:
-    deadline = time.monotonic() + start_timeout_s
-    while not reached_end.wait(0.05):
-      if proc.poll() is not None or time.monotonic() > deadline:
-        break
-    if reached_end.is_set():
-      try:
-        proc.wait(timeout=exit_timeout_s)
-      except subprocess.TimeoutExpired:
-        hung = True
-  finally:
-    if proc.poll() is None:
-      proc.kill()
-    proc.wait()
-    for t in readers:
-      t.join(timeout=10)
-    proc.stdout.close()
-    proc.stderr.close()
-  exit_wait = (time.perf_counter() - ended_at[0]) if ended_at else None
-  entries = tuple(sorted(os.listdir(directory))) if directory.is_dir() else ()
-  return ExitRun(mode, hung, exit_wait, None if hung else proc.returncode,
-                 '\n'.join(out_lines), '\n'.join(err_lines), entries)
+    hung = False
+    with Child(
+        [sys.executable, '-c', _CHILD, str(directory), mode,
+         str(slow_storage_s), str(int(signal_timeout_s))],
+        env=env, on_stdout=read_stdout, on_stderr=read_stderr,
+    ) as child:
+        deadline = time.monotonic() + start_timeout_s
+        while not reached_end.wait(0.05):
+            if child.returncode is not None or time.monotonic() > deadline:
+                break
+        if reached_end.is_set():
+            hung = child.wait(exit_timeout_s) is None
+    returncode = child.returncode
+    exit_wait = (time.perf_counter() - ended_at[0]) if ended_at else None
+    entries = tuple(sorted(os.listdir(directory))) if directory.is_dir() else ()
+    return ExitRun(mode, hung, exit_wait, None if hung else returncode,
+                   '\n'.join(out_lines), '\n'.join(err_lines), entries)
 
 
 def run_all_modes(
@@ -260,23 +245,25 @@ def run_all_modes(
     exit_timeout_s: float = 20.0,
     slow_storage_s: float = 0.0,
 ) -> list[ExitRun]:
-  """Runs several modes at once (a hang costs waiting, not CPU); one subfolder each.
+    """Runs several modes at once (a hang costs waiting, not CPU); one subfolder each.
 
-  Wall time is about one ``exit_timeout_s`` instead of one per hanging mode.
+    Wall time is about one ``exit_timeout_s`` instead of one per hanging mode.
 
-  Example::
+    Example::
 
-      >>> runs = run_all_modes('/tmp/hang_all', slow_storage_s=0.5)
-      >>> [r.hung_at_exit for r in runs]
-      [True, True, False, False, True]
-  """
-  from concurrent import futures  # pylint: disable=g-import-not-at-top
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     runs = run_all_modes(tmp, exit_timeout_s=5, slow_storage_s=0.5)
+        >>> [r.hung_at_exit for r in runs]
+        [True, True, False, False, True]
+    """
+    from concurrent import futures  # pylint: disable=g-import-not-at-top
 
-  directory = pathlib.Path(directory)
-  with futures.ThreadPoolExecutor(max_workers=len(modes)) as pool:
-    jobs = [
-        pool.submit(run_exit_repro, directory / mode, mode, exit_timeout_s,
-                    slow_storage_s)
-        for mode in modes
-    ]
-    return [job.result() for job in jobs]
+    directory = pathlib.Path(directory)
+    with futures.ThreadPoolExecutor(max_workers=len(modes)) as pool:
+        jobs = [
+            pool.submit(run_exit_repro, directory / mode, mode, exit_timeout_s,
+                        slow_storage_s)
+            for mode in modes
+        ]
+        return [job.result() for job in jobs]
