@@ -14,6 +14,21 @@ from flax.training import checkpoints
 from ckpt_widgets import runtime
 from ckpt_widgets import workshop as ex
 from ckpt_widgets.migrate.retention import FlaxRetention
+from ckpt_widgets.workshop.simulate import (  # the typical answers the simulated room gives
+    array_standard_save,
+    array_wrapped_in_dict,
+    async_blocking_save,
+    async_keeps_everything,
+    loop_keep_period,
+    orbax_async_training_loop,
+    orbax_restore_latest,
+    orbax_save_and_load,
+    orbax_single_array,
+    pure_relative_path,
+    pure_without_force,
+    restore_first_step,
+    restore_without_args,
+)
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -34,33 +49,6 @@ def orbax_training_loop(ckpt_dir, tree, steps):
     with ocp.CheckpointManager(os.path.abspath(ckpt_dir), options=flax_like_options()) as mngr:
         for step in steps:
             mngr.save(step, args=ocp.args.PyTreeSave(tree))
-
-
-def orbax_save_and_load(ckpt_dir, tree, target):
-    path = os.path.abspath(ckpt_dir)
-    with ocp.PyTreeCheckpointer() as ckptr:
-        ckptr.save(path, args=ocp.args.PyTreeSave(tree), force=True)
-        return ckptr.restore(path, args=ocp.args.PyTreeRestore(target))
-
-
-def orbax_restore_latest(ckpt_dir):
-    with ocp.CheckpointManager(ckpt_dir) as mngr:
-        return mngr.restore(mngr.latest_step(), args=ocp.args.PyTreeRestore())
-
-
-def orbax_async_training_loop(ckpt_dir, params, steps, train_step):
-    options = ocp.CheckpointManagerOptions(
-        preservation_policy=ocp.checkpoint_managers.LatestN(2))
-    with ocp.CheckpointManager(ckpt_dir, options=options) as mngr:
-        for step in steps:
-            params = train_step(params)
-            mngr.save(step, args=ocp.args.StandardSave(params))
-
-
-def orbax_single_array(ckpt_dir, arr):
-    with ocp.Checkpointer(ocp.ArrayCheckpointHandler()) as ckptr:
-        ckptr.save(ckpt_dir / 'arr', args=ocp.args.ArraySave(arr))
-        return ckptr.restore(ckpt_dir / 'arr', args=ocp.args.ArrayRestore())
 
 
 def v1_single_array(ckpt_dir, arr):
@@ -86,13 +74,6 @@ def loop_relative_path(ckpt_dir, tree, steps):
             mngr.save(step, args=ocp.args.PyTreeSave(tree))
 
 
-def loop_keep_period(ckpt_dir, tree, steps):  # the guide's mapping of keep_every_n_steps
-    options = ocp.CheckpointManagerOptions(max_to_keep=3, keep_period=2, step_prefix='test')
-    with ocp.CheckpointManager(os.path.abspath(ckpt_dir), options=options) as mngr:
-        for step in steps:
-            mngr.save(step, args=ocp.args.PyTreeSave(tree))
-
-
 def loop_prefix_with_underscore(ckpt_dir, tree, steps):
     with ocp.CheckpointManager(os.path.abspath(ckpt_dir),
                                options=flax_like_options(prefix='test_')) as mngr:
@@ -113,33 +94,10 @@ def pure_standard_checkpointer(ckpt_dir, tree, target):
         return ckptr.restore(path, target)
 
 
-def pure_without_force(ckpt_dir, tree, target):
-    path = os.path.abspath(ckpt_dir)
-    with ocp.PyTreeCheckpointer() as ckptr:
-        ckptr.save(path, args=ocp.args.PyTreeSave(tree))
-        return ckptr.restore(path, args=ocp.args.PyTreeRestore(target))
-
-
-def pure_relative_path(ckpt_dir, tree, target):
-    with ocp.PyTreeCheckpointer() as ckptr:
-        ckptr.save(ckpt_dir, args=ocp.args.PyTreeSave(tree), force=True)
-        return ckptr.restore(ckpt_dir, args=ocp.args.PyTreeRestore(target))
-
-
-def restore_without_args(ckpt_dir):
-    with ocp.CheckpointManager(ckpt_dir) as mngr:
-        return mngr.restore(mngr.latest_step())
-
-
 def restore_with_flax(ckpt_dir):
     with ocp.CheckpointManager(ckpt_dir) as mngr:
         step = mngr.latest_step()
     return checkpoints.restore_checkpoint(os.path.join(ckpt_dir, str(step), 'default'), target=None)
-
-
-def restore_first_step(ckpt_dir):
-    with ocp.CheckpointManager(ckpt_dir) as mngr:
-        return mngr.restore(mngr.all_steps()[0], args=ocp.args.PyTreeRestore())
 
 
 def async_without_waiting(ckpt_dir, params, steps, train_step):
@@ -149,38 +107,11 @@ def async_without_waiting(ckpt_dir, params, steps, train_step):
         mngr.save(step, args=ocp.args.StandardSave(params))
 
 
-def async_blocking_save(ckpt_dir, params, steps, train_step):
-    options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
-    with ocp.CheckpointManager(ckpt_dir, options=options) as mngr:
-        for step in steps:
-            params = train_step(params)
-            mngr.save(step, args=ocp.args.StandardSave(params))
-
-
 def async_sync_checkpointer(ckpt_dir, params, steps, train_step):
     ckptr = ocp.Checkpointer(ocp.StandardCheckpointHandler())
     for step in steps:
         params = train_step(params)
         ckptr.save(ckpt_dir / str(step), args=ocp.args.StandardSave(params))
-
-
-def async_keeps_everything(ckpt_dir, params, steps, train_step):
-    with ocp.CheckpointManager(ckpt_dir) as mngr:
-        for step in steps:
-            params = train_step(params)
-            mngr.save(step, args=ocp.args.StandardSave(params))
-
-
-def array_standard_save(ckpt_dir, arr):
-    with ocp.StandardCheckpointer() as ckptr:
-        ckptr.save(ckpt_dir / 'arr', arr)
-        return ckptr.restore(ckpt_dir / 'arr')
-
-
-def array_wrapped_in_dict(ckpt_dir, arr):
-    with ocp.StandardCheckpointer() as ckptr:
-        ckptr.save(ckpt_dir / 'arr', {'x': arr})
-        return ckptr.restore(ckpt_dir / 'arr')
 
 
 def array_legacy_call(ckpt_dir, arr):
