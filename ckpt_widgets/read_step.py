@@ -46,8 +46,13 @@ def read_legacy_step(path: str | os.PathLike) -> Any:
     `ckpt-lab inspect` all read legacy steps here, so they show the same tree. A damaged step
     raises what msgpack or Orbax raise (the converter adds the file and format).
 
-    >>> read_legacy_step('/ckpts/flax_run/checkpoint_2')['step']  # doctest: +SKIP
-    array(2, dtype=int32)
+    >>> import os, tempfile
+    >>> from flax import serialization
+    >>> path = os.path.join(tempfile.mkdtemp(), 'checkpoint_2')
+    >>> with open(path, 'wb') as f:  # what Flax's msgpack writer stores for this tree
+    ...     _ = f.write(serialization.to_bytes({'step': 2, 'layers': [1, 4]}))
+    >>> read_legacy_step(path)
+    {'step': 2, 'layers': {'0': 1, '1': 4}}
     """
     path = os.fspath(path)
     if os.path.isfile(path):

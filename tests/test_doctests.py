@@ -18,7 +18,7 @@ MODULES = [
     'ckpt_widgets.lab.failures.crashes', 'ckpt_widgets.lab.failures.exit_hang',
     'ckpt_widgets.lab.multiprocess', 'ckpt_widgets.lab.costs',
     'ckpt_widgets.lab.failures.crash_child', 'ckpt_widgets.lab.multiprocess_worker',
-    'ckpt_widgets.migrate.convert',
+    'ckpt_widgets.migrate.convert', 'ckpt_widgets.migrate.legacy', 'ckpt_widgets.read_step',
     'ckpt_widgets.workshop', 'ckpt_widgets.workshop.verdict', 'ckpt_widgets.workshop.harness',
     'ckpt_widgets.workshop.legacy_code', 'ckpt_widgets.workshop.hints',
     'ckpt_widgets.workshop.progress', 'ckpt_widgets.workshop.board',

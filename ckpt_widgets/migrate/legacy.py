@@ -75,8 +75,15 @@ def classify_flax_entries(
     names Flax would treat as steps that Orbax cannot hold (1.5, -3, duplicates) are
     skipped with `is_error=True`, so the caller never drops a checkpoint quietly.
 
-    >>> classify_flax_entries('/tmp/run')  # doctest: +SKIP
-    ([LegacyStep(step=100, name='checkpoint_100', ...)], [SkippedEntry('notes.txt', ...)])
+    >>> import tempfile
+    >>> run = tempfile.mkdtemp()
+    >>> for name in ('checkpoint_100', 'checkpoint_1.5', 'notes.txt'):
+    ...     open(os.path.join(run, name), 'wb').close()
+    >>> steps, skipped = classify_flax_entries(run)
+    >>> [(s.step, s.format) for s in steps]
+    [(100, 'flax-msgpack')]
+    >>> [(e.name, e.is_error) for e in skipped]
+    [('checkpoint_1.5', True), ('notes.txt', False)]
     """
     steps: dict[int, LegacyStep] = {}
     skipped: list[SkippedEntry] = []
@@ -121,8 +128,14 @@ def read_flax_state_dict(step: LegacyStep) -> Any:
     That is Flax's state dict: lists and tuples become dicts with keys '0', '1', ...,
     arrays are numpy.
 
-    >>> read_flax_state_dict(LegacyStep(1, 'checkpoint_1', p, 'flax-msgpack'))  # doctest: +SKIP
-    {'0': 12, '1': {'bar': array([2, 3]), 'foo': 'str'}, '2': {'0': 1, '1': 4, '2': 10}}
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), 'checkpoint_1')
+    >>> with open(path, 'wb') as f:
+    ...     _ = f.write(b'not msgpack')
+    >>> read_flax_state_dict(LegacyStep(1, 'checkpoint_1', path, 'flax-msgpack'))
+    Traceback (most recent call last):
+    ...
+    ValueError: ...checkpoint_1: not a readable Flax msgpack checkpoint (11 bytes): ...
     """
     try:
         return read_legacy_step(step.path)
