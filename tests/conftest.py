@@ -5,6 +5,19 @@ Helpers that tests import by name live in `tests/helpers.py` (never `from confte
 
 import os
 
+import pytest
+
+from tests.pins import missing_pins
+
+
+def pytest_sessionstart(session):
+    """Before collection: an environment older than pyproject.toml's pins fails to import test
+    modules one by one, which reads like broken code; one line says what to do instead."""
+    if missing := missing_pins('dependencies', 'test'):
+        pytest.exit(f'this environment lacks pyproject.toml pins ({", ".join(missing)}): '
+                    'run `make setup`, or `make test`', returncode=2)
+
+
 # Tests run with 8 host devices, like the notebooks; this must happen before JAX starts.
 os.environ.setdefault('XLA_FLAGS', '--xla_force_host_platform_device_count=8')
 
@@ -14,7 +27,6 @@ cw.setup(devices=8)
 
 import numpy as np  # noqa: E402
 import orbax.checkpoint as ocp  # noqa: E402
-import pytest  # noqa: E402
 from flax.training import checkpoints  # noqa: E402
 
 from ckpt_widgets.runtime import flax_msgpack_writer  # noqa: E402

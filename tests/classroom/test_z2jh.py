@@ -9,7 +9,6 @@ pyproject.toml's pins.
 import json
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import yaml
@@ -18,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from classroom import accounts, start  # noqa: E402 -- needs the path above
+from tests.pins import normalize, pyproject_pins  # noqa: E402
 
 Z2JH = ROOT / 'classroom' / 'z2jh'
 CHART_TOP = {'enabled', 'fullnameOverride', 'nameOverride', 'imagePullSecret', 'imagePullSecrets',
@@ -38,18 +38,6 @@ PIN = re.compile(r'\b([A-Za-z0-9_.-]+)==([0-9][^\s\\]*)')
 
 def config():
     return yaml.safe_load((Z2JH / 'config.yaml').read_text())
-
-
-def norm(name):
-    return re.sub(r'[-_.]+', '-', name).lower()
-
-
-def pyproject_pins():
-    project = tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']
-    reqs = list(project['dependencies'])
-    for extra in project['optional-dependencies'].values():
-        reqs += extra
-    return {norm(n): v for n, v in (r.split('==') for r in reqs)}
 
 
 def test_config_uses_only_chart_keys():
@@ -80,13 +68,12 @@ def test_same_room_as_one_server():
 
 def test_dockerfile_installs_pyprojects_pins():
     text = (Z2JH / 'Dockerfile').read_text()
-    installed = {norm(n): v for n, v in PIN.findall(text)}
+    installed = {normalize(n): v for n, v in PIN.findall(text)}
     pins = pyproject_pins()
     assert installed, 'no pins found in the Dockerfile'
     wrong = {n: (v, pins.get(n)) for n, v in installed.items() if pins.get(n) != v}
     assert not wrong, f'Dockerfile pins differ from pyproject (Dockerfile, pyproject): {wrong}'
-    project = tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']
-    runtime = {norm(r.split('==')[0]) for r in project['dependencies']}
+    runtime = set(pyproject_pins('dependencies'))
     missing = (runtime | {'jupyterhub', 'jupyterlab', 'ipykernel'}) - set(installed)
     assert not missing, f'the Dockerfile does not install {sorted(missing)}'
     assert '-c requirements.lock' in text  # the rest of the tree at the tested versions

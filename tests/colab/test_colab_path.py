@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tomllib
 from pathlib import Path
 
 import nbformat
@@ -20,16 +19,12 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.colab.colab_venv import OLD_STACK, clean_env, find_python312, installed, make_runtime
+from tests.pins import pyproject_pins
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ['00_setup', '01_training_loop', '11_workshop_exercises']
 INSTALL = re.compile(r'"orbax-migration-lab @ git\+[^"]*"')
 KERNEL = 'colab-standin-312'
-
-
-def pins() -> dict[str, str]:
-    deps = tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']['dependencies']
-    return dict(d.split('==') for d in deps)
 
 
 @pytest.fixture
@@ -119,14 +114,15 @@ def test_notebook_runs_as_in_colab(name, runtime, tmp_path, monkeypatch):
     assert restarted, f'no restart notice after the install: {text_of(code[0])!r}'
     assert 'numpy' in text_of(code[0]), text_of(code[0])
 
-    assert installed(venv, *pins()) == pins(), 'the install cell did not bring the pinned stack'
+    pins = pyproject_pins('dependencies')
+    assert installed(venv, *pins) == pins, 'the install cell did not bring the pinned stack'
     where = installed_from(venv)
     assert str(venv) in where and str(ROOT) not in where, where
     tables = [text_of(c) for c in nb.cells if 'cw.version_table()' in c.source]
     if name == '00_setup':
         assert tables, '00 shows the version table'
     for table in tables:
-        for package, version in pins().items():
+        for package, version in pins.items():
             if package in ('jax', 'jaxlib', 'flax', 'orbax-checkpoint'):
                 assert re.search(rf'^{re.escape(package)}\s+{re.escape(version)}\s+{re.escape(version)}\s+yes$',
                                  table, re.MULTILINE), table

@@ -1,34 +1,13 @@
 """One source of truth for the pins: pyproject.toml. The mirrors must agree with it."""
 
-import re
-import tomllib
 from pathlib import Path
 
 import yaml
 
+import tests.pins as pins_module
+from tests.pins import missing_pins, pins, pyproject_pins
+
 ROOT = Path(__file__).resolve().parents[2]
-PIN = re.compile(r'^([A-Za-z0-9_.-]+)==(\S+)$')
-
-
-def normalize(name: str) -> str:
-    return re.sub(r'[-_.]+', '-', name).lower()
-
-
-def pins(requirements) -> dict[str, str]:
-    found = {}
-    for req in requirements:
-        m = PIN.match(req.strip())
-        assert m, f'not an exact pin: {req!r} (every dependency is pinned with ==)'
-        found[normalize(m.group(1))] = m.group(2)
-    return found
-
-
-def pyproject_pins() -> dict[str, str]:
-    project = tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']
-    reqs = list(project['dependencies'])
-    for extra in project['optional-dependencies'].values():
-        reqs += extra
-    return pins(reqs)
 
 
 def test_pyproject_pins_the_stack_named_in_the_issue():
@@ -52,3 +31,15 @@ def test_lock_file_agrees_with_pyproject():
                 if line.strip() and not line.startswith('#'))
     mismatched = {k: (v, lock.get(k)) for k, v in pyproject_pins().items() if lock.get(k) != v}
     assert not mismatched, f'requirements.lock disagrees (pyproject, lock): {mismatched}; run make lock'
+
+
+def test_this_environment_has_the_pins_that_pytest_checks_first():
+    assert missing_pins('dependencies', 'test') == []
+
+
+def test_a_missing_or_other_version_is_named_with_what_is_installed(monkeypatch):
+    import jax
+    monkeypatch.setattr(pins_module, 'pyproject_pins',
+                        lambda *groups: {'jax': '0.0.1', 'no-such-dist-for-this-test': '1.0'})
+    assert missing_pins() == [f'jax==0.0.1 (installed: {jax.__version__})',
+                              'no-such-dist-for-this-test==1.0 (installed: none)']
