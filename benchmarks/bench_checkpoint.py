@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -57,9 +58,10 @@ def _ms(seconds: list[float]) -> dict[str, float]:
     return {k: round(v * 1000, 2) for k, v in costs.median_min_max(seconds).items()}
 
 
-def measure_size(megabytes: float, repeats: int, directory: Path,
-                 methods: tuple[str, ...] = tuple(costs.METHODS)) -> dict:
-    """All methods and the disk's limit for one pytree size on this process's devices."""
+def measure_against_disk(megabytes: float, repeats: int, directory: Path, names, key: str,
+                         one: Callable[[str, Any, int], dict]) -> dict:
+    """The disk's limits and `one(name, tree, nbytes)` for each name, for one pytree size on
+    this process's devices; the per-name results under `key`."""
     import jax
     import numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -73,22 +75,13 @@ def measure_size(megabytes: float, repeats: int, directory: Path,
 
     def disk(n: int) -> None:
         for _ in range(n):
-            for key, value in costs.disk_limit(directory / 'disk', tree).items():
-                disk_runs[key].append(value)
+            for name, value in costs.disk_limit(directory / 'disk', tree).items():
+                disk_runs[name].append(value)
 
     # Half of the disk runs before the methods and half after, so a change in machine load
     # during the run shows up in the disk's spread instead of biasing the comparison.
     disk(math.ceil(repeats / 2))
-    results = {}
-    for method in methods:
-        runs = costs.measure(method, tree, directory, repeats=repeats)
-        results[method] = {
-            'save_mb_s': _mb_s(nbytes, runs['save_s']),
-            'restore_mb_s': _mb_s(nbytes, runs['restore_s']),
-            'blocked_ms': _ms(runs['blocked_s']),
-            'save_ms': _ms(runs['save_s']),
-            'restore_ms': _ms(runs['restore_s']),
-        }
+    results = {name: one(name, tree, nbytes) for name in names}
     disk(repeats - math.ceil(repeats / 2) or 1)
     return {
         'megabytes': megabytes, 'bytes': nbytes, 'leaves': len(jax.tree.leaves(tree)),
@@ -96,8 +89,24 @@ def measure_size(megabytes: float, repeats: int, directory: Path,
         'disk': {'write_fsync_mb_s': _mb_s(nbytes, disk_runs['write_fsync_s']),
                  'write_mb_s': _mb_s(nbytes, disk_runs['write_s']),
                  'read_mb_s': _mb_s(nbytes, disk_runs['read_s'])},
-        'methods': results,
+        key: results,
     }
+
+
+def measure_size(megabytes: float, repeats: int, directory: Path,
+                 methods: tuple[str, ...] = tuple(costs.METHODS)) -> dict:
+    """All methods and the disk's limit for one pytree size on this process's devices."""
+    def one(method: str, tree: Any, nbytes: int) -> dict:
+        runs = costs.measure(method, tree, directory, repeats=repeats)
+        return {
+            'save_mb_s': _mb_s(nbytes, runs['save_s']),
+            'restore_mb_s': _mb_s(nbytes, runs['restore_s']),
+            'blocked_ms': _ms(runs['blocked_s']),
+            'save_ms': _ms(runs['save_s']),
+            'restore_ms': _ms(runs['restore_s']),
+        }
+
+    return measure_against_disk(megabytes, repeats, directory, methods, 'methods', one)
 
 
 def run_in_process(sizes_mb: tuple[float, ...], quick: bool, directory: Path,

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_checkpoint import _mb_s, machine_info  # noqa: E402
+from bench_checkpoint import _mb_s, machine_info, measure_against_disk  # noqa: E402
 
 from ckpt_widgets.lab import costs, tuning  # noqa: E402
 
@@ -41,37 +41,19 @@ SAVE_TARGET, RESTORE_TARGET = 0.90, 0.70
 def measure_options(megabytes: float, repeats: int, directory: Path, options: list[str]) -> dict:
     """The disk's limits and every option, for one tree on this process's devices."""
     import jax
-    import numpy as np
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    devices = len(jax.devices())
 
-    devices = jax.devices()
-    sharding = (NamedSharding(Mesh(np.array(devices), ('x',)), PartitionSpec('x'))
-                if len(devices) > 1 else None)
-    tree = costs.float32_tree(megabytes, sharding=sharding)
-    nbytes = costs.tree_bytes(tree)
-    disk_runs: dict[str, list[float]] = {'write_fsync_s': [], 'write_s': [], 'read_s': []}
-
-    def disk(n: int) -> None:
-        for _ in range(n):
-            for key, value in costs.disk_limit(directory / 'disk', tree).items():
-                disk_runs[key].append(value)
-
-    disk(math.ceil(repeats / 2))
-    results = {}
-    for name in options:
-        print(f'  {len(devices)} device(s): {name}', flush=True)
+    def one(name: str, tree: Any, nbytes: int) -> dict:
+        print(f'  {devices} device(s): {name}', flush=True)
         runs = costs.measure(name, tree, directory, repeats=repeats, methods=tuning.OPTIONS)
-        results[name] = {
+        return {
             'save_mb_s': _mb_s(nbytes, runs['save_s']),
             'restore_mb_s': _mb_s(nbytes, runs['restore_s']),
             'save_cpu_per_s': round(sum(runs['save_cpu_s']) / sum(runs['save_s']), 2),
             'restore_cpu_per_s': round(sum(runs['restore_cpu_s']) / sum(runs['restore_s']), 2),
         }
-    disk(max(1, repeats - math.ceil(repeats / 2)))
-    return {'megabytes': megabytes, 'bytes': nbytes, 'devices': len(devices), 'repeats': repeats,
-            'disk': {'write_fsync_mb_s': _mb_s(nbytes, disk_runs['write_fsync_s']),
-                     'read_mb_s': _mb_s(nbytes, disk_runs['read_s'])},
-            'options': results}
+
+    return measure_against_disk(megabytes, repeats, directory, options, 'options', one)
 
 
 def _child(args: argparse.Namespace) -> int:
