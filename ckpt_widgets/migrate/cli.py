@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -95,15 +96,19 @@ def _print_json(record) -> None:
     print(json.dumps(dataclasses.asdict(record), indent=2, sort_keys=True))
 
 
+def _error(command: str, message: str) -> int:
+    """One line on stderr, as argparse words its own errors; the exit status of bad input."""
+    print(f'{PROG} {command}: error: {message}', file=sys.stderr)
+    return 2
+
+
 def _migrate_code(args) -> int:
     from ckpt_widgets.migrate.code import diff, migrate_paths
-    missing = [p for p in args.paths if not __import__('os').path.exists(p)]
+    missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
-        print(f'{PROG} migrate-code: error: no such file or folder: {missing[0]}', file=sys.stderr)
-        return 2
+        return _error('migrate-code', f'no such file or folder: {missing[0]}')
     if args.jobs is not None and args.jobs < 1:
-        print(f'{PROG} migrate-code: error: --jobs must be 1 or more', file=sys.stderr)
-        return 2
+        return _error('migrate-code', '--jobs must be 1 or more')
     report = migrate_paths(args.paths, write=args.write, jobs=args.jobs)
     if not args.no_diff:
         for result in report.files:
@@ -132,8 +137,7 @@ def _tree(args) -> int:
     from ckpt_widgets import render, scan
     snapshot = scan.scan_directory(args.directory, expand=args.expand)
     if snapshot.problem:
-        print(f'{PROG} tree: error: {args.directory}: {snapshot.problem}', file=sys.stderr)
-        return 2
+        return _error('tree', f'{args.directory}: {snapshot.problem}')
     _print_json(snapshot) if args.json else print(render.directory_text(snapshot))
     return 0
 
@@ -143,8 +147,7 @@ def _steps(args) -> int:
     from ckpt_widgets.steps import StepTracker
     problem = _read_dir_problem(args.directory)
     if problem:
-        print(f'{PROG} steps: error: {args.directory}: {problem}', file=sys.stderr)
-        return 2
+        return _error('steps', f'{args.directory}: {problem}')
     timeline = StepTracker(args.directory, prefix=args.prefix).timeline()
     _print_json(timeline) if args.json else print(render.steps_text(timeline))
     return 0
@@ -155,14 +158,12 @@ def _inspect(args) -> int:
     from ckpt_widgets.migrate.step_metadata import step_summary
     problem = _read_dir_problem(args.directory)
     if problem:
-        print(f'{PROG} inspect: error: {args.directory}: {problem}', file=sys.stderr)
-        return 2
+        return _error('inspect', f'{args.directory}: {problem}')
     runtime.quiet_logs()
     try:
         summary = step_summary(args.directory, args.step, args.prefix)
     except (OSError, ValueError) as e:
-        print(f'{PROG} inspect: error: {e}', file=sys.stderr)
-        return 2
+        return _error('inspect', str(e))
     _print_json(summary) if args.json else print(render.pytree_text(summary))
     return 0
 
