@@ -1,4 +1,5 @@
-"""Watch an async save from a notebook: time a call, wait for a folder, list a directory's top.
+"""Watch an async save from a notebook: time a call, wait for a folder, hold a commit, list a
+directory's top.
 
 Async saves are about time and about moments, two things a checked notebook must not print
 as numbers that vary. These helpers keep the varying part in a form the sanitizer rewrites
@@ -7,6 +8,8 @@ as numbers that vary. These helpers keep the varying part in a form the sanitize
 - `stopwatch()` times a block; its text is always `<number> ms` or `<number> s`;
 - `wait_until(predicate)` polls until something becomes true (a tmp folder appeared, a step
   was committed), with a timeout, so a cell never depends on which thread won a race;
+- `CommitGate()` holds each async save just before its commit until the cell lets it through,
+  so "the step is still unfinished" is a fact the cell makes, not a race a fast disk wins;
 - `top_level(path)` is a directory's first level only: the step folders and their state,
   which is stable while a save is still filling its tmp folder with files.
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import threading
 import time
 from typing import Callable, Iterator
 
@@ -80,6 +84,52 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, every: floa
         if time.monotonic() >= deadline:
             return False
         time.sleep(every)
+
+
+class CommitGate:
+    """Holds each commit of an async save until the notebook lets it through.
+
+    Pass it to Orbax as `ocp.AsyncOptions(post_finalization_callback=gate)`. Orbax calls it in
+    the save's background thread once every file is written, just *before* it renames
+    `<step>.orbax-checkpoint-tmp` to `<step>` (orbax-checkpoint 0.12.8; its docstring says
+    "after", the code and `tests/lab/test_async_watch.py` say before). On a fast disk that moment
+    lasts milliseconds; held here, a cell can look at it on any machine. `release()` lets one
+    commit through, now or whenever the next one arrives. A commit never released fails the
+    save with a TimeoutError after `timeout` seconds instead of hanging the kernel.
+
+    >>> gate = CommitGate(timeout=1)
+    >>> gate.release(); gate(); gate.held
+    0
+    """
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        self.timeout = timeout
+        self._passes = 0
+        self._held = 0
+        self._changed = threading.Condition()
+
+    def __call__(self) -> None:
+        with self._changed:
+            self._held += 1
+            try:
+                if not self._changed.wait_for(lambda: self._passes > 0, self.timeout):
+                    raise TimeoutError(f'CommitGate: a commit was held for {self.timeout:g} s '
+                                       'and never released (call gate.release())')
+                self._passes -= 1
+            finally:
+                self._held -= 1
+
+    @property
+    def held(self) -> int:
+        """How many saves are waiting at the gate right now."""
+        with self._changed:
+            return self._held
+
+    def release(self, commits: int = 1) -> None:
+        """Let `commits` commits through: those waiting first, then the next to arrive."""
+        with self._changed:
+            self._passes += commits
+            self._changed.notify_all()
 
 
 def top_level(path: str | os.PathLike) -> str:
