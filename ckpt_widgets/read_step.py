@@ -9,6 +9,7 @@ Dashboard shows. CheckpointManager / v1 step folders are read item by item with 
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import warnings
 from pathlib import Path
@@ -66,8 +67,14 @@ def _msgpack_state_dict(path: str) -> Any:
     import jax
     from flax import serialization
 
+    # msgpack decodes from the mapped file (already in the page cache) instead of a copy of it:
+    # one copy of the step's bytes fewer, and no new memory to fault in for it.
     with open(path, 'rb') as f:
-        tree = serialization.msgpack_restore(f.read())
+        if os.fstat(f.fileno()).st_size == 0:
+            tree = serialization.msgpack_restore(b'')  # mmap refuses an empty file
+        else:
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                tree = serialization.msgpack_restore(mapped)
     if any(isinstance(leaf, str) and leaf.startswith(names.FLAX_MP_ARRAY_PLACEHOLDER)
            for leaf in jax.tree.leaves(tree)):
         raise ValueError(
