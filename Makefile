@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# nbval as every notebook check runs it; no notebook uses hypothesis, whose plugin costs ~1 s a start.
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:hypothesispytest
 LAB_PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -60,8 +61,11 @@ chromium:
 test-colab: $(STAMP)
 	$(PY) -m pytest tests/colab -x
 
+# One kernel per notebook, as many notebooks at once as there are cores (pytest-xdist; all the
+# cells of a notebook stay on one worker, in order). NB_WORKERS=0 runs them one by one.
+NB_WORKERS ?= auto
 test-notebooks: $(STAMP)
-	$(PY) -m pytest $(NBVAL) notebooks
+	$(PY) -m pytest $(NBVAL) -n $(NB_WORKERS) --dist loadfile notebooks
 
 sync: $(STAMP)
 	$(VENV)/bin/jupytext --sync md_sources/*.md

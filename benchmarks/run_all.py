@@ -102,7 +102,8 @@ def main(argv: list[str]) -> int:
     notebooks = [nb for nb in QUICK_NOTEBOOKS if (HERE.parent / nb).exists()] if args.quick else []
     if args.quick and not notebooks:
         raise SystemExit(f'none of {QUICK_NOTEBOOKS} exists')
-    run_script('bench_notebooks.py', *notebooks, '--output', str(out / 'notebooks.json'))
+    run_script('bench_notebooks.py', *notebooks, '--repeats', '1' if args.quick else '3',
+               '--output', str(out / 'notebooks.json'))
     text = report(out, args.quick, time.perf_counter() - start)
     (out / 'README.md').write_text(text)
     print(f'\n{text}\nWritten: {out.relative_to(HERE.parent)}/README.md and *.json')
