@@ -6,6 +6,12 @@
 Writes benchmarks/results/convert.json and prints a Markdown table. The copy
 baseline is shutil.copyfile + fsync per step file; conversion includes reading,
 writing with Orbax and verifying by restoring and comparing every leaf.
+
+The profile (one more conversion under cProfile and getrusage) says where the time goes:
+the phases of the conversion, and user vs kernel CPU seconds. It also measures how fast this
+machine hands out fresh memory (bench_memory.py): on a VM that returns free memory to its host,
+first touching memory is far slower than reusing it, and a conversion allocates every step
+it reads and restores, where a copy allocates nothing.
 """
 
 import argparse
@@ -22,7 +28,10 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from ckpt_widgets.migrate.convert import convert_legacy  # pylint: disable=g-import-not-at-top
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_memory import first_touch_mib_s, profiled  # noqa: E402  pylint: disable=g-import-not-at-top
+
+from ckpt_widgets.migrate.convert import convert_legacy  # noqa: E402  pylint: disable=g-import-not-at-top
 
 logging.getLogger('absl').setLevel(logging.ERROR)
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results', 'convert.json')
@@ -67,6 +76,34 @@ def timed_convert(src: str, dst: str) -> float:
     return seconds
 
 
+def profiled_convert(src: str, dst: str, total_bytes: int) -> dict:
+    """One conversion under cProfile + getrusage: phases, CPU split, fresh memory touched."""
+    import cProfile
+    import pstats
+
+    phases = {  # label: (file the function is in, function name), as cProfile keys them
+        'save (Orbax, until durable)': ('orbax/checkpoint/checkpoint_manager.py', 'save'),
+        'restore (verification)': ('orbax/checkpoint/checkpoint_manager.py', 'restore'),
+        'compare (verification)': ('migrate/convert.py', 'tree_differences')}
+    profiler, reports = cProfile.Profile(), []
+
+    def convert():
+        profiler.enable()
+        reports.append(convert_legacy(src, dst, progress=False))
+        profiler.disable()
+
+    figures = profiled(convert, total_bytes)
+    if not reports[0].ok:
+        raise RuntimeError(f'conversion failed:\n{reports[0]}')
+    stats = pstats.Stats(profiler).stats
+    seconds = {label: round(sum(row[3] for (file, _, func), row in stats.items()
+                                if func == name and file.endswith(where)), 3)
+               for label, (where, name) in phases.items()}
+    seconds['the rest: waiting for the next read (msgpack, in a thread), set-up'] = round(
+        figures['wall_s'] - sum(seconds.values()), 3)
+    return {**figures, 'phases_s': seconds}
+
+
 def summary(values: list[float]) -> dict[str, float]:
     return {
         'median': statistics.median(values),
@@ -97,6 +134,8 @@ def main() -> None:
                 seconds = fn(src, dst)
                 (copy_mbs if name == 'copy' else convert_mbs).append(total / 2**20 / seconds)
                 shutil.rmtree(dst)
+        profile = profiled_convert(src, os.path.join(scratch, 'profiled'), total)
+        memory = first_touch_mib_s()
 
     result = {
         'benchmark': 'convert_legacy vs copyfile+fsync',
@@ -107,6 +146,8 @@ def main() -> None:
         'copy_mib_s': summary(copy_mbs),
         'convert_mib_s': summary(convert_mbs),
         'convert_over_copy_median': statistics.median(convert_mbs) / statistics.median(copy_mbs),
+        'profile': profile,
+        'memory_first_touch': memory,
         'machine': {'python': platform.python_version(), 'cpus': os.cpu_count(), 'platform': platform.platform()},
     }
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
@@ -119,6 +160,11 @@ def main() -> None:
         s = result[key]
         print(f'| {name} | {s["median"]:.0f} | {s["min"]:.0f} | {s["max"]:.0f} |')
     print(f'\nconvert / copy (medians): {result["convert_over_copy_median"]:.0%}')
+    print(f'\nprofile of one conversion ({profile["wall_s"]:.2f} s): '
+          + ', '.join(f'{k} {v:.2f} s' for k, v in profile['phases_s'].items()))
+    print(f'CPU seconds (all threads): user {profile["user_cpu_s"]:.2f}, kernel {profile["kernel_cpu_s"]:.2f}')
+    print(f'this machine touches fresh memory at {memory["fresh_mib_s"]} MiB/s, '
+          f'memory it just freed at {memory["just_freed_mib_s"]} MiB/s')
 
 
 if __name__ == '__main__':

@@ -144,12 +144,13 @@ def plot(result: dict, path: Path) -> None:
         ax.set_xlabel(f'% of the limit (median, whiskers min-max; dashed: target {target:.0%})')
     axes[0].set_yticks([y + height * (len(rows) - 1) / 2 for y in range(len(names))], names)
     axes[0].invert_yaxis()
-    axes[1].legend(loc='lower right', fontsize=8)
+    # Above the panels, where no bar can be under it.
+    fig.legend(*axes[0].get_legend_handles_labels(), loc='upper right', ncol=len(rows), fontsize=8)
     m = result['machine']
     fig.suptitle(f"Orbax {m['versions']['orbax-checkpoint']}, {rows[0]['megabytes']:g} MB, "
                  f"{m['cpus']} CPUs, {m['disk'].get('fstype', '?')} disk, load average "
                  f"{m['load_average'][0]}", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

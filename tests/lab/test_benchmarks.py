@@ -17,6 +17,8 @@ from ckpt_widgets.lab import costs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'benchmarks'))
 import bench_checkpoint  # noqa: E402
+import bench_convert  # noqa: E402
+import bench_memory  # noqa: E402
 import bench_notebooks  # noqa: E402
 
 
@@ -122,3 +124,27 @@ def test_notebook_table_reports_each_target_and_the_suite_target():
     assert '| 06_legacy_checkpoints.ipynb | 10.4 s | <= 10 s: NOT met | yes |' in text
     assert '| 08_multi_process.ipynb | 12.0 s | <= 20 s: met | NO |' in text
     assert '-n auto --dist loadfile** | 61.2 s | <= 60 s: NOT met | yes |' in text
+
+
+def test_memory_profile_reads_back_the_recipe_checkpoint_every_way(tmp_path):
+    runs = bench_memory.restore_profiles(1, 1, tmp_path, idle_s=0)
+    assert sorted(runs) == ['plain read of the same files into fresh buffers',
+                            'restore -> jax.Array (recipe)', 'restore -> numpy (recipe)']
+    for by_memory in runs.values():
+        assert sorted(by_memory) == ['cold', 'warm']
+        for (run,) in by_memory.values():
+            assert run['mb_s'] > 0 and run['wall_s'] > 0
+            assert run['user_cpu_s'] >= 0 and run['kernel_cpu_s'] >= 0
+    text = bench_memory.markdown({'memory': {'fresh_mib_s': 400, 'just_freed_mib_s': 8000},
+                                  'megabytes': 1, 'repeats': 1, 'runs': runs})
+    assert 'Fresh memory: 400 MiB/s; memory just freed: 8000 MiB/s.' in text
+    assert text.count('| cold |') == text.count('| warm |') == 3
+
+
+def test_convert_profile_splits_the_conversion_into_its_phases(tmp_path):
+    src = tmp_path / 'flax'
+    total = bench_convert.write_legacy_steps(str(src), steps=2, mib_per_step=1)
+    profile = bench_convert.profiled_convert(str(src), str(tmp_path / 'orbax'), total)
+    phases = profile['phases_s']
+    assert phases['save (Orbax, until durable)'] > 0 and phases['restore (verification)'] > 0
+    assert abs(sum(phases.values()) - profile['wall_s']) < 0.01
