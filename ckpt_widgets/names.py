@@ -1,7 +1,9 @@
 """What Orbax and Flax name the things they write, and what each name is for.
 
-The naming rules come from Orbax itself (`step_from_checkpoint_name` and its file-name
-constants) so that a change upstream shows up here, not as a silent mismatch. Orbax's
+The naming rules come from Orbax itself (`step_from_checkpoint_name`, imported on first use)
+so that a change upstream shows up here, not as a silent mismatch. Orbax's file names are
+written out below, so that reading a name needs no Orbax (and no JAX) import: a command's
+`--help` answers at once; `tests/views/test_names.py` fails if Orbax renames one. Orbax's
 `is_checkpoint_finalized` / `is_tmp_checkpoint` answer the same questions but run an event
 loop per call (about 0.2 s each inside a Jupyter kernel), too slow for a view that looks at a
 thousand steps, so `step_status` applies their rule to names that were already listed.
@@ -14,15 +16,10 @@ import os
 import re
 from pathlib import Path
 
-import orbax.checkpoint as _ocp
-
-_atomicity = _ocp.path.atomicity_types
-_format = _ocp.path.format_utils
-
-TMP_SUFFIX = _atomicity.TMP_DIR_SUFFIX  # '.orbax-checkpoint-tmp'
-COMMIT_SUCCESS_FILE = _atomicity.COMMIT_SUCCESS_FILE  # 'commit_success.txt'
-PYTREE_METADATA_FILE = _format.PYTREE_METADATA_FILE  # '_METADATA'
-OCDBT_MANIFEST_FILE = _format.OCDBT_MANIFEST_FILE  # 'manifest.ocdbt'
+TMP_SUFFIX = '.orbax-checkpoint-tmp'  # orbax.checkpoint.path.atomicity_types.TMP_DIR_SUFFIX
+COMMIT_SUCCESS_FILE = 'commit_success.txt'  # atomicity_types.COMMIT_SUCCESS_FILE
+PYTREE_METADATA_FILE = '_METADATA'  # orbax.checkpoint.path.format_utils.PYTREE_METADATA_FILE
+OCDBT_MANIFEST_FILE = 'manifest.ocdbt'  # format_utils.OCDBT_MANIFEST_FILE
 STEP_METADATA_FILE = '_CHECKPOINT_METADATA'
 FLAX_DEFAULT_PREFIX = 'checkpoint_'
 # Written by ckpt_widgets.migrate.convert next to the converted steps; not a step itself.
@@ -96,9 +93,20 @@ def step_of(name: str) -> int | None:
     if _PER_PROCESS.fullmatch(name):
         return None
     try:
-        return _ocp.path.step.step_from_checkpoint_name(name)
+        return _step_from_checkpoint_name(name)
     except ValueError:
         return None
+
+
+def _step_from_checkpoint_name(name: str) -> int:
+    global _STEP_FROM_NAME
+    if _STEP_FROM_NAME is None:
+        import orbax.checkpoint as ocp
+        _STEP_FROM_NAME = ocp.path.step.step_from_checkpoint_name
+    return _STEP_FROM_NAME(name)
+
+
+_STEP_FROM_NAME = None
 
 
 def is_tmp_name(name: str) -> bool:

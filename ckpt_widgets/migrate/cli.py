@@ -121,9 +121,53 @@ def _migrate_code(args) -> int:
     return report.exit_code
 
 
+def convert_parser(prog: str = f'{PROG} convert') -> argparse.ArgumentParser:
+    """The arguments of `ckpt-lab convert` (and of `python -m ckpt_widgets.migrate.convert`).
+
+    Here, not in the converter, so that `--help` and a bad argument answer before JAX loads.
+    """
+    from ckpt_widgets.names import FLAX_DEFAULT_PREFIX
+    parser = _Parser(
+        prog=prog,
+        description=(
+            'Convert a legacy Flax checkpoint directory (msgpack files or Orbax-backend '
+            'directories written by flax.training.checkpoints.save_checkpoint) into an '
+            'Orbax CheckpointManager directory with the same step numbers. SRC is only '
+            'read. Each step is verified after writing. Re-running resumes.'
+        ),
+        epilog='exit status: 0 all steps converted, 1 some step not converted, 2 bad arguments',
+    )
+    parser.add_argument('src', metavar='SRC', help='directory holding <prefix><step> checkpoints')
+    parser.add_argument('dst', metavar='DST', help='new or empty directory for the Orbax checkpoints')
+    parser.add_argument('--prefix', default=FLAX_DEFAULT_PREFIX, help='step name prefix (default: %(default)s)')
+    parser.add_argument('--like', metavar='MODULE:CALLABLE', help=(
+        'write each step as StandardSave writes the state this callable returns (your train '
+        'state or its abstract form), e.g. mypkg.train:initial_state; default: Flax\'s state dict'))
+    parser.add_argument('--force', action='store_true',
+                        help='write into a non-empty DST, replacing steps with the same numbers')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='no progress bar (it is off anyway when stderr is not a terminal)')
+    return parser
+
+
+def parse_convert_args(argv: Sequence[str], prog: str = f'{PROG} convert') -> argparse.Namespace | int:
+    """The parsed arguments of a convert command, or its exit status when there is nothing to
+    run: 0 after --help, 2 after a bad argument (said in one line on stderr)."""
+    try:
+        return convert_parser(prog).parse_args(argv)
+    except _UsageError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
+
+
 def _convert(args) -> int:
+    parsed = parse_convert_args(args.rest)
+    if isinstance(parsed, int):
+        return parsed
     from ckpt_widgets.migrate import convert
-    return convert.main(args.rest)
+    return convert.run(parsed)
 
 
 def _read_dir_problem(directory: str) -> str | None:

@@ -57,6 +57,7 @@ import jax
 import numpy as np
 
 from ckpt_widgets import names
+from ckpt_widgets.migrate.cli import parse_convert_args
 from ckpt_widgets.migrate.legacy import (
   CONVERSION_LEDGER,
   LegacyStep,
@@ -585,37 +586,19 @@ def convert_legacy(
 # ---------------------------------------------------------------- command line
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog='python -m ckpt_widgets.migrate.convert',
-        description=(
-            'Convert a legacy Flax checkpoint directory (msgpack files or Orbax-backend '
-            'directories written by flax.training.checkpoints.save_checkpoint) into an '
-            'Orbax CheckpointManager directory with the same step numbers. SRC is only '
-            'read. Each step is verified after writing. Re-running resumes.'
-        ),
-        epilog='exit status: 0 all steps converted, 1 some step not converted, 2 bad arguments',
-    )
-    parser.add_argument('src', metavar='SRC', help='directory holding <prefix><step> checkpoints')
-    parser.add_argument('dst', metavar='DST', help='new or empty directory for the Orbax checkpoints')
-    parser.add_argument('--prefix', default=names.FLAX_DEFAULT_PREFIX, help="step name prefix (default: %(default)s)")
-    parser.add_argument('--like', metavar='MODULE:CALLABLE', help=(
-        'write each step as StandardSave writes the state this callable returns (your train '
-        'state or its abstract form), e.g. mypkg.train:initial_state; default: Flax\'s state dict'))
-    parser.add_argument('--force', action='store_true', 
-                        help='write into a non-empty DST, replacing steps with the same numbers')
-    parser.add_argument('--no-progress', action='store_true', 
-                        help='no progress bar (it is off anyway when stderr is not a terminal)')
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status.
 
     >>> main(['/no/such/dir', '/tmp/out'])  # doctest: +SKIP
     2
     """
-    args = _parser().parse_args(argv)
+    args = parse_convert_args(sys.argv[1:] if argv is None else argv,
+                              prog='python -m ckpt_widgets.migrate.convert')
+    return args if isinstance(args, int) else run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Converts what `parse_convert_args` parsed; prints the report, returns the exit status."""
     try:
         like = load_like(args.like) if args.like else None
         report = convert_legacy(

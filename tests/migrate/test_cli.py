@@ -26,7 +26,8 @@ def _run(capsys, *argv):
 @pytest.mark.parametrize('argv', [
     [], ['bogus'], ['tree'], ['steps'], ['inspect', '/x', '--step', 'two'], ['migrate-code'],
     ['migrate-code', '--nope', 'x.py'], ['tree', '/no/such/dir'], ['steps', '/no/such/dir'],
-    ['inspect', '/no/such/dir'], ['migrate-code', '/no/such/file.py'],
+    ['inspect', '/no/such/dir'], ['migrate-code', '/no/such/file.py'], ['convert'],
+    ['convert', 'only-src'], ['convert', 'a', 'b', '--nope'],
 ])
 def test_bad_arguments_exit_2_with_one_line(capsys, argv):
     code, out, err = _run(capsys, *argv)
@@ -35,7 +36,7 @@ def test_bad_arguments_exit_2_with_one_line(capsys, argv):
     assert len(err.strip().splitlines()) == 1 and err.startswith('ckpt-lab')
 
 
-@pytest.mark.parametrize('command', ['migrate-code', 'tree', 'steps', 'inspect'])
+@pytest.mark.parametrize('command', ['migrate-code', 'convert', 'tree', 'steps', 'inspect'])
 def test_help_fits_one_screen(capsys, command):
     code, out, _ = _run(capsys, command, '--help')
     assert code == 0
@@ -185,3 +186,11 @@ def test_worker_processes_give_the_same_report_and_files(tmp_path):
     parallel = migrate_paths([str(project)], jobs=2)
     assert parallel == serial
     assert [r.after for r in parallel.files] == [r.after for r in serial.files]
+
+
+@pytest.mark.parametrize('argv', [['convert', '--help'], ['convert', 'only-src']])
+def test_convert_help_and_bad_arguments_answer_before_jax_loads(argv):
+    code = ('import sys; from ckpt_widgets.migrate import cli; status = cli.main(%r); '
+            'print(status, "jax" in sys.modules)' % (argv,))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] in ('0 False', '2 False')
