@@ -1,20 +1,15 @@
-"""Helpers for the browser tests: ports, screenshots, driving JupyterLab."""
+"""Helpers for the browser tests: ports (the package's free_local_port), screenshots, driving JupyterLab."""
 
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from pathlib import Path
 
+from ckpt_widgets.lab.multiprocess import free_local_port as free_port  # noqa: F401 - the tests' name
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / 'artifacts'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def screenshot(target, name: str) -> Path:

@@ -1,36 +1,12 @@
 """The lab's one child runner: own process group, output captured, the group killed on every way out."""
 
-import os
 import sys
 import textwrap
-import time
 
 import pytest
 
 from ckpt_widgets.lab.child import Child, absolute_dir, kill_all
-
-
-def _is_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); read its state.
-    try:
-        with open(f'/proc/{pid}/stat') as f:
-            return f.read().split(')')[-1].split()[0] != 'Z'
-    except FileNotFoundError:
-        return False
-
-
-def _gone_within(pid: int, seconds: float) -> bool:
-    """A SIGKILLed grandchild dies asynchronously (nobody of ours reaps it): give it a moment."""
-    deadline = time.monotonic() + seconds
-    while _is_running(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+from tests.helpers import gone_within, is_running
 
 
 def _spawner(pid_file) -> list[str]:
@@ -66,8 +42,8 @@ def test_an_interrupt_inside_the_block_kills_the_child_and_its_grandchild(tmp_pa
             raise KeyboardInterrupt  # what Ctrl-C / "interrupt kernel" does
     assert child.returncode == -9
     grandchild = int(pid_file.read_text())
-    assert not _is_running(child.pid)
-    assert _gone_within(grandchild, 5)
+    assert not is_running(child.pid)
+    assert gone_within([grandchild], 5)
 
 
 def test_kill_all_signals_every_group_and_reaps_them(tmp_path):

@@ -6,7 +6,6 @@ run we check that no child is left and that the coordinator port is free.
 
 import logging
 import os
-import socket
 import sys
 import textwrap
 
@@ -15,13 +14,13 @@ import pytest
 
 import ckpt_widgets
 from ckpt_widgets.lab import child, multiprocess
-from ckpt_widgets.lab.async_watch import wait_until
 from ckpt_widgets.lab.multiprocess import (
   ProcessRunError,
   run_processes,
   save_global_array_from_processes,
 )
 from ckpt_widgets.lab.multiprocess_worker import global_values
+from tests.helpers import gone_within, is_running, port_is_free
 
 logging.getLogger('absl').setLevel(logging.ERROR)
 
@@ -29,31 +28,9 @@ ROWS_OF_PROCESS_0 = [[0, 8], [8, 16], [16, 24], [24, 32]]
 ROWS_OF_PROCESS_1 = [[32, 40], [40, 48], [48, 56], [56, 64]]
 
 
-def _is_running(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie (reaped or not)."""
-    try:
-        with open(f'/proc/{pid}/stat') as f:
-            state = f.read().rsplit(')', 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != 'Z'
-
-
-def _port_is_free(port: int) -> bool:
-    """Nobody listens on 127.0.0.1:port (TIME_WAIT leftovers are fine)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(('127.0.0.1', port))
-            sock.listen()
-        except OSError:
-            return False
-    return True
-
-
 def _assert_cleaned_up(result) -> None:
-    assert [pid for pid in result.pids if _is_running(pid)] == []
-    assert _port_is_free(result.port)
+    assert [pid for pid in result.pids if is_running(pid)] == []
+    assert port_is_free(result.port)
 
 
 def _names(path) -> set[str]:
@@ -190,8 +167,7 @@ def test_a_sleeping_worker_and_what_it_started_are_killed_at_the_timeout(tmp_pat
     assert 2 <= result.elapsed_s < 8
     _assert_cleaned_up(result)
     grandchildren = [int((tmp_path / f'pids{i}').read_text()) for i in (0, 1)]
-    # They got SIGKILL with their group; on a busy machine dying takes them a moment.
-    assert wait_until(lambda: not any(_is_running(pid) for pid in grandchildren), timeout=10)
+    assert gone_within(grandchildren, 10)  # SIGKILLed with their group
 
 
 def test_an_interrupt_while_waiting_kills_the_children(tmp_path, monkeypatch):
@@ -214,7 +190,7 @@ def test_an_interrupt_while_waiting_kills_the_children(tmp_path, monkeypatch):
 
     assert len(started) == 2
     assert [p.returncode for p in started] == [-9, -9]
-    assert [p.pid for p in started if _is_running(p.pid)] == []
+    assert [p.pid for p in started if is_running(p.pid)] == []
 
 
 @pytest.mark.parametrize(

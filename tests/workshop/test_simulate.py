@@ -9,6 +9,7 @@ import pytest
 from ckpt_widgets import runtime
 from ckpt_widgets import workshop as ex
 from ckpt_widgets.workshop import board, progress, simulate
+from tests.helpers import is_running
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -34,20 +35,12 @@ def test_each_solution_passes(exercise):
     assert ex.check_exercise(exercise, simulate.untouched_stub).status == 'not attempted'
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_a_small_room_records_every_planned_check(tmp_path):
     exercises = ('pure_save_load', 'restore_without_target')
     result = simulate.run_room(tmp_path, learners=2, seconds=240, exercises=exercises,
                                pause=0.0, stagger=0.0)
     assert (result.finished, result.killed, result.failed) == (2, 0, 0), result.text
-    assert not any(alive(pid) for pid in result.pids)
+    assert not any(is_running(pid) for pid in result.pids)
     m = board.parse_board(tmp_path, now=0.0)
     assert [r.name for r in m.learners] == ['ada', 'alan'] and m.skipped_lines == ()
     for index, row in enumerate(m.learners):
@@ -62,7 +55,7 @@ def test_a_small_room_records_every_planned_check(tmp_path):
 def test_the_time_limit_kills_every_learner_by_pid(tmp_path):
     result = simulate.run_room(tmp_path, learners=2, seconds=1.0, pause=5.0, stagger=0.0)
     assert result.killed == 2 and result.finished == 0 and result.failed == 0
-    assert not any(alive(pid) for pid in result.pids)
+    assert not any(is_running(pid) for pid in result.pids)
 
 
 def test_the_command_line_refuses_bad_arguments_in_one_line(tmp_path):
