@@ -169,11 +169,12 @@ def running() -> bool:
     return _WATCHER.running()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll `condition` until it holds or `timeout` seconds pass (for tests and notebooks)."""
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0, every: float = 0.02) -> bool:
+    """Poll `condition` every `every` seconds until it holds (-> True) or `timeout` seconds
+    pass (-> False); for tests and notebooks."""
     deadline = time.monotonic() + timeout
     while not condition():
-        if time.monotonic() > deadline:
+        if time.monotonic() >= deadline:
             return False
-        time.sleep(0.02)
+        time.sleep(every)
     return True

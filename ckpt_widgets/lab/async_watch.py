@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Callable, Iterator
 
-from ckpt_widgets import render, scan
+from ckpt_widgets import render, scan, watch
 
 
 def format_duration(seconds: float) -> str:
@@ -70,20 +70,15 @@ def stopwatch() -> Iterator[Stopwatch]:
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, every: float = 0.005) -> bool:
-    """Call `predicate` until it returns True (-> True) or `timeout` seconds pass (-> False).
+    """Call `predicate` until it returns True (-> True) or `timeout` seconds pass (-> False):
+    `watch.wait_for`, polling every 5 ms, to catch a moment of an async save.
 
     >>> wait_until(lambda: True)
     True
     >>> wait_until(lambda: False, timeout=0.01)
     False
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(every)
+    return watch.wait_for(predicate, timeout, every)
 
 
 class CommitGate:
