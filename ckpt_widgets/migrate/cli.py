@@ -150,16 +150,21 @@ def convert_parser(prog: str = f'{PROG} convert') -> argparse.ArgumentParser:
     return parser
 
 
-def parse_convert_args(argv: Sequence[str], prog: str = f'{PROG} convert') -> argparse.Namespace | int:
-    """The parsed arguments of a convert command, or its exit status when there is nothing to
-    run: 0 after --help, 2 after a bad argument (said in one line on stderr)."""
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace | int:
+    """The parsed arguments, or the exit status when there is nothing to run: 0 after --help,
+    2 after a bad argument (said in one line on stderr)."""
     try:
-        return convert_parser(prog).parse_args(argv)
+        return parser.parse_args(argv)
     except _UsageError as e:
         print(e, file=sys.stderr)
         return 2
     except SystemExit as e:  # --help
         return int(e.code or 0)
+
+
+def parse_convert_args(argv: Sequence[str], prog: str = f'{PROG} convert') -> argparse.Namespace | int:
+    """The parsed arguments of a convert command, or its exit status (see `_parse`)."""
+    return _parse(convert_parser(prog), argv)
 
 
 def _convert(args) -> int:
@@ -218,15 +223,8 @@ _COMMANDS = {'migrate-code': _migrate_code, 'convert': _convert, 'tree': _tree,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`ckpt-lab` entry point; returns the exit status (2: bad arguments, one line on stderr)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        args = _parser().parse_args(argv)
-    except _UsageError as e:
-        print(e, file=sys.stderr)
-        return 2
-    except SystemExit as e:  # --help
-        return int(e.code or 0)
-    return _COMMANDS[args.command](args)
+    args = _parse(_parser(), list(sys.argv[1:] if argv is None else argv))
+    return args if isinstance(args, int) else _COMMANDS[args.command](args)
 
 
 def convert_main(argv: Sequence[str] | None = None) -> int:
