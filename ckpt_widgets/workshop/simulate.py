@@ -23,11 +23,12 @@ import dataclasses
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from ckpt_widgets.lab.child import Child, kill_all
 
 from . import progress
 
@@ -276,29 +277,16 @@ class RoomResult:
                 f'the time limit, {self.failed} failed')
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the learner's own process group, SIGKILL it after 5 s."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 def run_room(folder: str | os.PathLike, *, learners: int = 12, seconds: float = 300,
              exercises: tuple[str, ...] = EXERCISE_ORDER, pause: float = 0.5,
              stagger: float = 0.5, first: int = 0) -> RoomResult:
     """Run `learners` simulated learners against the real checker, recording into `folder`.
 
     Learners start `stagger` seconds apart (indices `first`, `first + 1`, ...). Returns when
-    all have finished, or after `seconds`, when the rest are killed by PID. Every child is
-    stopped on every path (an exception or Ctrl-C here included). Their checkpoint folders
-    live in a temp folder, removed at the end.
+    all have finished, or after `seconds`, when the rest are killed with their process group
+    (`lab.child`, each learner in a group of its own). Every child is stopped on every path
+    (an exception or Ctrl-C here included). Their checkpoint folders live in a temp folder,
+    removed at the end.
     """
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -306,7 +294,7 @@ def run_room(folder: str | os.PathLike, *, learners: int = 12, seconds: float = 
     if unknown:
         raise ValueError(f'unknown exercises {unknown}; there are {list(EXERCISE_ORDER)}')
     scratch = Path(tempfile.mkdtemp(prefix='ckpt-lab-room-'))
-    procs: list[subprocess.Popen] = []
+    learners_run: list[Child] = []
     deadline = time.monotonic() + seconds
     killed = 0
     try:
@@ -314,27 +302,21 @@ def run_room(folder: str | os.PathLike, *, learners: int = 12, seconds: float = 
             env = {**os.environ, progress.ENV_FOLDER: str(folder), progress.ENV_LEARNER: name,
                    'CKPT_LAB_WORKDIR': str(scratch / name)}
             env.pop('MPLBACKEND', None)  # a notebook's inline backend is not importable here
-            procs.append(subprocess.Popen(
+            learners_run.append(Child(
                 [sys.executable, '-m', MODULE, '--learner-index', str(index),
-                 '--exercises', ','.join(exercises), '--pause', str(pause)],
-                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True))
+                 '--exercises', ','.join(exercises), '--pause', str(pause)], env=env))
             if time.monotonic() + stagger < deadline:
                 time.sleep(stagger)
-        for proc in procs:
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+        for learner in learners_run:
+            if learner.wait(max(0.0, deadline - time.monotonic())) is None:
                 killed += 1
-                _stop(proc)
+                learner.kill()
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                _stop(proc)
+        kill_all(learners_run)  # the ones still running (an exception, Ctrl-C); reaps them all
         shutil.rmtree(scratch, ignore_errors=True)
-    failed = sum(p.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL) for p in procs)
-    return RoomResult(len(procs), len(procs) - killed - failed, killed, failed,
-                      tuple(p.pid for p in procs))
+    failed = sum(c.returncode not in (0, -signal.SIGKILL) for c in learners_run)
+    return RoomResult(len(learners_run), len(learners_run) - killed - failed, killed, failed,
+                      tuple(c.pid for c in learners_run))
 
 
 # --- a fixed room, for the notebook and the tests ---------------------------------------------
