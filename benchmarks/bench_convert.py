@@ -77,7 +77,7 @@ def timed_convert(src: str, dst: str) -> float:
 
 
 def profiled_convert(src: str, dst: str, total_bytes: int) -> dict:
-    """One conversion under cProfile + getrusage: phases, CPU split, fresh memory touched."""
+    """One conversion under cProfile + getrusage: its phases, and user vs kernel CPU seconds."""
     import cProfile
     import pstats
 
